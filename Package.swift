@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+// Kura: storage and replication backend. See ARCHITECTURE.md for the layers; a target imports
+// only targets of a lower layer, and layer-0 leaves never import each other.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kura",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kura", targets: ["kura"]),
+        .executable(name: "kura-sim", targets: ["kura-sim"]),
+        .executable(name: "kura-bench", targets: ["kura-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        // MARK: layer 0 — leaves (pure: no clock, no randomness they were not given)
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "Chunks",
+            dependencies: [
+                "CZstd",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        .target(name: "Raft", swiftSettings: strict),
+        .target(name: "Linearizability", swiftSettings: strict),
+        .target(name: "Tables", swiftSettings: strict),
+
+        // MARK: layer 1 — shells and adapters
+        .target(name: "ChunkStores", dependencies: ["Chunks"], swiftSettings: strict),
+        .target(name: "RaftSimulation", dependencies: ["Raft", "Linearizability"], swiftSettings: strict),
+
+        // MARK: layer 3 — executables
+        .executableTarget(
+            name: "kura",
+            dependencies: [
+                "Chunks", "ChunkStores",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "kura-sim", dependencies: ["RaftSimulation", "Linearizability"], swiftSettings: strict),
+        .executableTarget(
+            name: "kura-bench",
+            dependencies: ["Chunks", "ChunkStores", "Tables", "Raft", "RaftSimulation"],
+            swiftSettings: strict),
+
+        // MARK: tests
+        .testTarget(name: "ChunksTests", dependencies: ["Chunks"], swiftSettings: strict),
+        .testTarget(name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores"], swiftSettings: strict),
+        .testTarget(name: "InteropTests", dependencies: ["Chunks", "ChunkStores"], swiftSettings: strict),
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
+        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
+        .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
+        .testTarget(name: "TablesTests", dependencies: ["Tables"], swiftSettings: strict),
+    ]
+)
