@@ -1,1 +1,145 @@
+// A casync/desync local chunk store: `<root>/<first 4 hex>/<64 hex id>.cacnk` for zstd chunks and
+// `<root>/<4 hex>/<64 hex id>` for uncompressed ones; both forms may sit in one store.
+//
+// Writes are atomic and never replace: a chunk is written to a temporary file in its directory and
+// hard-linked to its name (link fails if the name exists, like casync's RENAME_NOREPLACE), then the
+// temporary name is removed. A reader therefore sees a whole chunk or none, and concurrent writers of
+// the same chunk (same content, by addressing) are both fine.
+//
+// Durability (fsync policy): `.never` leaves flushing to the kernel, as casync and desync do;
+// `flush()` then makes everything written so far durable with one syncfs(2) — `kura make` calls it
+// before it writes the index, so an index never names chunks that a power cut could lose.
+// `.always` fsyncs each chunk file and its directory before `store` returns, for stores whose every
+// write is acknowledged to someone.
 import Chunks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class FileSystemChunkStore: PrunableChunkStore {
+    public enum FsyncPolicy: Sendable { case never, always }
+
+    public let root: String
+    public let form: ChunkForm
+    public let fsync: FsyncPolicy
+
+    /// Opens (and creates, with parents, if missing) the store directory.
+    public init(root: String, form: ChunkForm = .compressed, fsync: FsyncPolicy = .never) throws(ChunkStoreError) {
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.form = form
+        self.fsync = fsync
+        do {
+            try FileIO.makeDirectories(self.root)
+        } catch {
+            throw .unavailable(nil, reason: error.description)
+        }
+    }
+
+    public func path(of id: ChunkID, form: ChunkForm) -> String {
+        let hex = id.hex
+        return "\(root)/\(hex.prefix(4))/\(hex)\(form.fileExtension)"
+    }
+
+    /// Forms to look for, the store's own first.
+    private var lookupOrder: [ChunkForm] { form == .compressed ? [.compressed, .uncompressed] : [.uncompressed, .compressed] }
+
+    public func contains(_ id: ChunkID) throws(ChunkStoreError) -> Bool {
+        for form in lookupOrder {
+            var st = stat()
+            if stat(path(of: id, form: form), &st) == 0 { return true }
+            if errno != ENOENT && errno != ENOTDIR {
+                throw .unavailable(id, reason: "stat \(path(of: id, form: form)): \(FileIO.lastError())")
+            }
+        }
+        return false
+    }
+
+    public func chunk(_ id: ChunkID) throws(ChunkStoreError) -> StoredChunk {
+        for form in lookupOrder {
+            let path = path(of: id, form: form)
+            do {
+                guard let bytes = try FileIO.readFileIfExists(path) else { continue }
+                return StoredChunk(id: id, form: form, bytes: bytes)
+            } catch {
+                throw .unavailable(id, reason: error.description)
+            }
+        }
+        throw .missing(id)
+    }
+
+    public func store(_ chunk: StoredChunk) throws(ChunkStoreError) {
+        precondition(chunk.form == form, "chunk \(chunk.id) in form \(chunk.form), store \(root) writes \(form)")
+        if try contains(chunk.id) { return }
+        let hex = chunk.id.hex
+        let directory = "\(root)/\(hex.prefix(4))"
+        do throws(FileIOError) {
+            try FileIO.makeDirectory(directory)
+            let temporary = "\(directory)/.\(hex).\(FileIO.randomSuffix()).tmp"
+            try FileIO.writeNewFile(temporary, bytes: chunk.bytes, mode: 0o444, sync: fsync == .always)
+            defer { unlink(temporary) }
+            if link(temporary, path(of: chunk.id, form: form)) != 0 && errno != EEXIST {
+                throw FileIOError(path: path(of: chunk.id, form: form), operation: "link", code: errno)
+            }
+            if fsync == .always { try FileIO.syncDirectory(directory) }
+        } catch {
+            throw .unavailable(chunk.id, reason: error.description)
+        }
+    }
+
+    public func remove(_ id: ChunkID) throws(ChunkStoreError) {
+        for form in [ChunkForm.compressed, .uncompressed] {
+            let path = path(of: id, form: form)
+            if unlink(path) != 0 && errno != ENOENT {
+                throw .unavailable(id, reason: "unlink \(path): \(FileIO.lastError())")
+            }
+        }
+    }
+
+    public func allChunkIDs() throws(ChunkStoreError) -> [ChunkID] {
+        do {
+            var ids: [ChunkID] = []
+            for prefix in try FileIO.directoryEntries(root) where Self.isPrefixDirectory(prefix) {
+                for name in try FileIO.directoryEntries("\(root)/\(prefix)") {
+                    // Temporary files start with a dot; anything else that is not a chunk name is ignored.
+                    let hex = name.hasSuffix(".cacnk") ? String(name.dropLast(6)) : name
+                    guard hex.hasPrefix(prefix), let id = ChunkID(hex: hex), id.hex == hex else { continue }
+                    ids.append(id)
+                }
+            }
+            return ids
+        } catch {
+            throw .unavailable(nil, reason: error.description)
+        }
+    }
+
+    /// Temporary files left by writers that died (older than `age` seconds), for prune to remove.
+    public func staleTemporaryFiles(olderThan age: Int, now: Int) throws(ChunkStoreError) -> [String] {
+        do {
+            var stale: [String] = []
+            for prefix in try FileIO.directoryEntries(root) where Self.isPrefixDirectory(prefix) {
+                for name in try FileIO.directoryEntries("\(root)/\(prefix)") where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+                    let path = "\(root)/\(prefix)/\(name)"
+                    var st = stat()
+                    if stat(path, &st) == 0 && now - Int(st.st_mtim.tv_sec) > age { stale.append(path) }
+                }
+            }
+            return stale
+        } catch {
+            throw .unavailable(nil, reason: error.description)
+        }
+    }
+
+    /// Makes every chunk written so far durable: one syncfs(2) on the store's file system.
+    public func flush() throws(ChunkStoreError) {
+        do {
+            try FileIO.syncFileSystem(root)
+        } catch {
+            throw .unavailable(nil, reason: error.description)
+        }
+    }
+
+    static func isPrefixDirectory(_ name: String) -> Bool {
+        name.utf8.count == 4 && name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}

@@ -1,9 +1,18 @@
+// kura: the storage and replication backend's command line. Chunk-store commands speak desync's
+// language (`kura make -s STORE INDEX FILE`, …) so its users feel at home.
 import ArgumentParser
 
 @main
 struct Kura: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kura",
-        abstract: "Kura: the storage and replication backend of a social-VR world.",
-        subcommands: [])
+        abstract: "Kura: storage and replication for social-VR worlds.",
+        discussion: """
+            Chunk stores and .caibx indexes are byte-compatible with casync and desync: a STORE is a \
+            directory in casync's layout (<4 hex>/<id>.cacnk).
+            """,
+        subcommands: [
+            MakeCommand.self, ExtractCommand.self, VerifyCommand.self, VerifyIndexCommand.self,
+            InfoCommand.self, ChopCommand.self, CatCommand.self, PruneCommand.self, CacheCommand.self,
+        ])
 }

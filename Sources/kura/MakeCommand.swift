@@ -1,0 +1,54 @@
+import ArgumentParser
+import ChunkStores
+import Chunks
+
+struct MakeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make", abstract: "Chunk a file into a store and write its .caibx index.")
+
+    @Option(name: .short, help: "Chunk store directory; without one only the index is written.")
+    var s: String?
+
+    @Option(name: .short, help: "Chunk sizes min:avg:max in KiB, as desync's -m.")
+    var m: String = "16:64:256"
+
+    @Option(help: "Chunk digest: sha512-256 (casync's default) or sha256.")
+    var digest: String = ChunkDigest.sha512_256.rawValue
+
+    @Flag(help: "Store chunks uncompressed (bare <id> files) instead of zstd .cacnk.")
+    var uncompressed = false
+
+    @OptionGroup var concurrency: ConcurrencyOption
+
+    @Argument(help: "The index file to write.")
+    var index: String
+
+    @Argument(help: "The file to chunk.")
+    var file: String
+
+    func run() throws {
+        let parameters: ChunkerParameters
+        do {
+            parameters = try ChunkerParameters(desyncKiB: m)
+        } catch {
+            throw ValidationError("-m: \(error)")
+        }
+        guard let digest = ChunkDigest(rawValue: digest) else {
+            throw ValidationError("--digest must be sha512-256 or sha256, got '\(self.digest)'")
+        }
+        let workers = try concurrency.workers
+        let store = try s.map { try openStore($0, form: uncompressed ? .uncompressed : .compressed, create: true) }
+        let input = try mapFile(file)
+        let progress = ProgressBar("make", total: input.count)
+        let (chunkIndex, statistics) = try IndexMaker.make(
+            input.bytes, parameters: parameters, digest: digest, store: store, workers: workers,
+            progress: progress.reporter)
+        progress.finish()
+        // Chunks first, durably, then the index that names them.
+        try store?.flush()
+        try FileIO.writeAtomically(index, bytes: chunkIndex.encoded())
+        printError(
+            "\(statistics.chunks) chunks, \(statistics.chunksStored) new (\(formatBytes(UInt64(statistics.bytesStored))) written), "
+                + "\(statistics.chunksDeduplicated) already stored")
+    }
+}

@@ -1,0 +1,70 @@
+// Options and helpers shared by the chunk-store commands.
+import ArgumentParser
+import ChunkStores
+import Chunks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ConcurrencyOption: ParsableArguments {
+    @Option(name: .short, help: "Threads to use (default: the number of CPUs).")
+    var n: Int?
+
+    var workers: Int {
+        get throws {
+            let value = n ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            guard value >= 1 && value <= 1024 else { throw ValidationError("-n must be between 1 and 1024, got \(value)") }
+            return value
+        }
+    }
+}
+
+/// Opens a store argument: a directory in casync's layout.
+func openStore(_ location: String, form: ChunkForm = .compressed, create: Bool) throws -> FileSystemChunkStore {
+    if location.hasPrefix("http://") || location.hasPrefix("https://") || location.contains("://") {
+        throw ValidationError("store \(location): only local directory stores are supported by this build")
+    }
+    if !create && !FileIO.exists(location) {
+        throw ValidationError("store \(location) does not exist")
+    }
+    return try FileSystemChunkStore(root: location, form: form)
+}
+
+func readIndex(_ path: String) throws -> ChunkIndex {
+    let bytes: [UInt8]
+    do {
+        bytes = try FileIO.readFile(path)
+    } catch {
+        throw ValidationError("cannot read index: \(error)")
+    }
+    do {
+        return try ChunkIndex(decoding: bytes)
+    } catch {
+        throw ValidationError("\(path): \(error)")
+    }
+}
+
+func mapFile(_ path: String) throws -> MappedFile {
+    do {
+        return try MappedFile(path: path)
+    } catch {
+        throw ValidationError("cannot read \(path): \(error)")
+    }
+}
+
+func printError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func formatBytes(_ n: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(n)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(n) B" : "\((value * 100).rounded() / 100) \(units[unit])"
+}
