@@ -35,7 +35,8 @@ let package = Package(
         .target(name: "Tables", swiftSettings: strict),
 
         // MARK: layer 1 — shells and adapters
-        .target(name: "ChunkStores", dependencies: ["Chunks"], swiftSettings: strict),
+        .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd"], swiftSettings: strict),
+        .target(name: "ChunksTesting", dependencies: ["Chunks"], swiftSettings: strict),
         .target(name: "RaftSimulation", dependencies: ["Raft", "Linearizability"], swiftSettings: strict),
 
         // MARK: layer 3 — executables
@@ -54,9 +55,11 @@ let package = Package(
             swiftSettings: strict),
 
         // MARK: tests
-        .testTarget(name: "ChunksTests", dependencies: ["Chunks"], swiftSettings: strict),
-        .testTarget(name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores"], swiftSettings: strict),
-        .testTarget(name: "InteropTests", dependencies: ["Chunks", "ChunkStores"], swiftSettings: strict),
+        .testTarget(name: "ChunksTests", dependencies: ["Chunks", "ChunksTesting", "CZstd"], swiftSettings: strict),
+        .testTarget(
+            name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "InteropTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting", "kura"], swiftSettings: strict),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),

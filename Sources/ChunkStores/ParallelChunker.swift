@@ -14,8 +14,13 @@ import Synchronization
 
 public enum ParallelChunker {
     /// Every cut of `bytes` (see `Chunker.cuts`), computed by `workers` threads.
-    public static func cuts(_ bytes: UnsafeRawBufferPointer, parameters: ChunkerParameters, workers: Int) -> [Int] {
-        let spanCount = spanCount(size: bytes.count, parameters: parameters, workers: workers)
+    /// - Parameter spanSizeMin: the smallest span worth a worker; the default keeps many chunks per span,
+    ///   or re-synchronising would cost more than it saves. Tests lower it to stitch many spans.
+    public static func cuts(
+        _ bytes: UnsafeRawBufferPointer, parameters: ChunkerParameters, workers: Int, spanSizeMin: Int? = nil
+    ) -> [Int] {
+        let spanSizeMin = spanSizeMin ?? max(parameters.chunkSizeMax * 16, 4 << 20)
+        let spanCount = max(1, min(workers, bytes.count / max(1, spanSizeMin)))
         if spanCount <= 1 { return Chunker.cuts(bytes, parameters: parameters) }
         let spanSize = bytes.count / spanCount
         let starts = (0..<spanCount).map { $0 * spanSize }
@@ -34,12 +39,6 @@ public enum ParallelChunker {
             chains.withLock { $0[span] = chain }
         }
         return stitch(bytes, parameters: parameters, starts: starts, chains: chains.withLock { $0 })
-    }
-
-    static func spanCount(size: Int, parameters: ChunkerParameters, workers: Int) -> Int {
-        // Each span should hold many chunks, or re-synchronising costs more than it saves.
-        let minimumSpan = max(parameters.chunkSizeMax * 16, 4 << 20)
-        return max(1, min(workers, size / minimumSpan))
     }
 
     static func stitch(_ bytes: UnsafeRawBufferPointer, parameters: ChunkerParameters, starts: [Int], chains: [[Int]]) -> [Int] {
