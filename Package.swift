@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(
             name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
         .testTarget(
-            name: "InteropTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting", "kura"], swiftSettings: strict),
+            name: "InteropTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),

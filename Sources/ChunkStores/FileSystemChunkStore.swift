@@ -24,13 +24,16 @@ public final class FileSystemChunkStore: PrunableChunkStore {
     public let form: ChunkForm
     public let fsync: FsyncPolicy
 
-    /// Opens (and creates, with parents, if missing) the store directory.
-    public init(root: String, form: ChunkForm = .compressed, fsync: FsyncPolicy = .never) throws(ChunkStoreError) {
+    /// Opens the store directory, creating it (with parents) if missing unless `create` is false —
+    /// then a missing directory is a store without chunks, and reading creates nothing.
+    public init(
+        root: String, form: ChunkForm = .compressed, fsync: FsyncPolicy = .never, create: Bool = true
+    ) throws(ChunkStoreError) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.form = form
         self.fsync = fsync
         do {
-            try FileIO.makeDirectories(self.root)
+            if create { try FileIO.makeDirectories(self.root) }
         } catch {
             throw .unavailable(nil, reason: error.description)
         }

@@ -9,8 +9,11 @@ struct MakeCommand: ParsableCommand {
     @Option(name: .short, help: "Chunk store directory; without one only the index is written.")
     var s: String?
 
-    @Option(name: .short, help: "Chunk sizes min:avg:max in KiB, as desync's -m.")
-    var m: String = "16:64:256"
+    @Option(name: .short, help: "Chunk sizes min:avg:max in KiB, as desync's -m (default 16:64:256).")
+    var m: String?
+
+    @Option(help: "Chunk sizes MIN:AVG:MAX in bytes, as casync's --chunk-size (instead of -m).")
+    var chunkSize: String?
 
     @Option(help: "Chunk digest: sha512-256 (casync's default) or sha256.")
     var digest: String = ChunkDigest.sha512_256.rawValue
@@ -26,13 +29,24 @@ struct MakeCommand: ParsableCommand {
     @Argument(help: "The file to chunk.")
     var file: String
 
-    func run() throws {
-        let parameters: ChunkerParameters
+    func chunkerParameters() throws -> ChunkerParameters {
         do {
-            parameters = try ChunkerParameters(desyncKiB: m)
-        } catch {
-            throw ValidationError("-m: \(error)")
+            switch (m, chunkSize) {
+            case (nil, nil): return .default
+            case (let kib?, nil): return try ChunkerParameters(desyncKiB: kib)
+            case (nil, let bytes?):
+                let values = bytes.split(separator: ":").compactMap { Int($0) }
+                guard values.count == 3 else { throw ChunkerParametersError.malformed(bytes) }
+                return try ChunkerParameters(min: values[0], average: values[1], max: values[2])
+            case (_?, _?): throw ValidationError("give chunk sizes with -m (KiB) or --chunk-size (bytes), not both")
+            }
+        } catch let error as ChunkerParametersError {
+            throw ValidationError("chunk sizes: \(error)")
         }
+    }
+
+    func run() throws {
+        let parameters = try chunkerParameters()
         guard let digest = ChunkDigest(rawValue: digest) else {
             throw ValidationError("--digest must be sha512-256 or sha256, got '\(self.digest)'")
         }

@@ -25,10 +25,7 @@ func openStore(_ location: String, form: ChunkForm = .compressed, create: Bool) 
     if location.hasPrefix("http://") || location.hasPrefix("https://") || location.contains("://") {
         throw ValidationError("store \(location): only local directory stores are supported by this build")
     }
-    if !create && !FileIO.exists(location) {
-        throw ValidationError("store \(location) does not exist")
-    }
-    return try FileSystemChunkStore(root: location, form: form)
+    return try FileSystemChunkStore(root: location, form: form, create: create)
 }
 
 func readIndex(_ path: String) throws -> ChunkIndex {

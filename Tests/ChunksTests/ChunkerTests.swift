@@ -90,7 +90,7 @@ import Testing
     /// A window ending at exactly `min` that satisfies the cut condition makes a chunk of exactly `min`.
     @Test func cutAtExactlyMin() throws {
         let p = ChunkerParameters.default
-        let data = try minCutInput(parameters: p, size: 300_000, seed: 11)
+        let data = minCutInput(parameters: p, size: 300_000, seed: 11)
         let cuts = data.withUnsafeBytes { Chunker.cuts($0, parameters: p) }
         #expect(cuts.first == p.chunkSizeMin)
     }
@@ -123,17 +123,3 @@ import Testing
     }
 }
 
-/// Random data whose first window ending at `min` satisfies the cut condition (found by search:
-/// about one 48-byte window in `discriminator` qualifies).
-func minCutInput(parameters p: ChunkerParameters, size: Int, seed: UInt64) throws -> [UInt8] {
-    var data = randomBytes(size, seed: seed)
-    var generator = SplitMix64(seed: seed ^ 0xabcdef)
-    let d = UInt64(p.discriminator)
-    for _ in 0..<(Int(d) * 40) {
-        for i in (p.chunkSizeMin - 48)..<p.chunkSizeMin { data[i] = UInt8(truncatingIfNeeded: generator.next()) }
-        let h = data.withUnsafeBytes { BuzHash.windowHash($0, end: p.chunkSizeMin) }
-        if UInt64(h) % d == d - 1 { return data }
-    }
-    struct NotFound: Error {}
-    throw NotFound()
-}
