@@ -51,7 +51,7 @@ let package = Package(
             name: "kura-sim", dependencies: ["RaftSimulation", "Linearizability"], swiftSettings: strict),
         .executableTarget(
             name: "kura-bench",
-            dependencies: ["Chunks", "ChunkStores", "Tables", "Raft", "RaftSimulation"],
+            dependencies: ["Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation"],
             swiftSettings: strict),
 
         // MARK: tests

@@ -2,8 +2,10 @@
 // the store otherwise, on every core, verifying every chunk's digest before its bytes are written.
 //
 // The blob is written to a temporary file beside the target and renamed over it only when every
-// chunk is in place and fsynced, so a wrong or partial file never stands under the target's name and
-// an existing target is never damaged. An existing target is itself a seed: it is chunked with the
+// chunk is in place and verified, so a wrong or partial file never stands under the target's name and
+// an existing target is never damaged. Durability across a power cut is opt-in (`sync`: fsync before
+// the rename), as it costs a full write-back of the blob; casync and desync do not fsync either, and
+// an extracted blob can always be extracted again. An existing target is itself a seed: it is chunked with the
 // index's parameters, and its chunks whose sizes the index needs are hashed and reused.
 import Chunks
 import Dispatch
@@ -52,7 +54,7 @@ public enum ExtractError: Error, CustomStringConvertible {
 public enum Extractor {
     public static func extract(
         index: ChunkIndex, store: any ChunkStore, seeds: [Seed], target: String, reuseTarget: Bool = true,
-        workers: Int, progress: (@Sendable (Int) -> Void)? = nil
+        sync: Bool = false, workers: Int, progress: (@Sendable (Int) -> Void)? = nil
     ) throws(ExtractError) -> ExtractStatistics {
         var sources = seeds.map(SeedSources.File.init)
         if reuseTarget, let existing = try? MappedFile(path: target),
@@ -70,7 +72,7 @@ public enum Extractor {
             let statistics = try write(
                 index: index, store: store, seeds: SeedSources(sources), into: output, workers: workers, progress: progress)
             do {
-                try output.commit()
+                try output.commit(sync: sync)
             } catch {
                 throw ExtractError.file(error)
             }

@@ -12,6 +12,7 @@
 // `.always` fsyncs each chunk file and its directory before `store` returns, for stores whose every
 // write is acknowledged to someone.
 import Chunks
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,10 @@ public final class FileSystemChunkStore: PrunableChunkStore {
     public let root: String
     public let form: ChunkForm
     public let fsync: FsyncPolicy
+    private let knownDirectories = Mutex<Set<Int>>([])
+    /// Temporary names are `<id>.<pid>-<random>-<counter>.tmp`: unique across processes and writers.
+    private let temporaryPrefix = "\(getpid())-\(FileIO.randomSuffix())-"
+    private let temporaryCounter = Atomic<Int>(0)
 
     /// Opens the store directory, creating it (with parents) if missing unless `create` is false —
     /// then a missing directory is a store without chunks, and reading creates nothing.
@@ -71,14 +76,20 @@ public final class FileSystemChunkStore: PrunableChunkStore {
         throw .missing(id)
     }
 
+    /// Writes the chunk unless a file of the same form holds it already (the link refuses to replace).
+    /// Callers that care about the other form check `contains` first, as `IndexMaker` does.
     public func store(_ chunk: StoredChunk) throws(ChunkStoreError) {
         precondition(chunk.form == form, "chunk \(chunk.id) in form \(chunk.form), store \(root) writes \(form)")
-        if try contains(chunk.id) { return }
         let hex = chunk.id.hex
         let directory = "\(root)/\(hex.prefix(4))"
         do throws(FileIOError) {
-            try FileIO.makeDirectory(directory)
-            let temporary = "\(directory)/.\(hex).\(FileIO.randomSuffix()).tmp"
+            // mkdir costs a metadata round trip on every chunk otherwise; remember what exists.
+            let prefix = Int(chunk.id.words.0 >> 48)
+            if !knownDirectories.withLock({ $0.contains(prefix) }) {
+                try FileIO.makeDirectory(directory)
+                knownDirectories.withLock { _ = $0.insert(prefix) }
+            }
+            let temporary = "\(directory)/.\(hex).\(temporaryPrefix)\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue).tmp"
             try FileIO.writeNewFile(temporary, bytes: chunk.bytes, mode: 0o444, sync: fsync == .always)
             defer { unlink(temporary) }
             if link(temporary, path(of: chunk.id, form: form)) != 0 && errno != EEXIST {

@@ -37,10 +37,11 @@ final class PartialFile: @unchecked Sendable {
         bytes.withUnsafeBytes { FileIO.writeAll(fd, $0, at: Int(offset), path: temporary) }
     }
 
-    /// fsync, rename over the target, fsync the directory.
-    func commit() throws(FileIOError) {
+    /// Renames the file over the target; with `sync`, first makes its bytes durable (fsync) and then
+    /// the rename (fsync of the directory), so not even a power cut can leave a partial target.
+    func commit(sync: Bool) throws(FileIOError) {
         precondition(fd >= 0, "commit of \(temporary) after discard")
-        if fsync(fd) != 0 {
+        if sync && fsync(fd) != 0 {
             let code = errno
             discard()
             throw FileIOError(path: temporary, operation: "fsync", code: code)
@@ -52,7 +53,7 @@ final class PartialFile: @unchecked Sendable {
             unlink(temporary)
             throw FileIOError(path: target, operation: "rename", code: code)
         }
-        try FileIO.syncDirectory(FileIO.parentDirectory(of: target))
+        if sync { try FileIO.syncDirectory(FileIO.parentDirectory(of: target)) }
     }
 
     func discard() {

@@ -1,5 +1,126 @@
-// Placeholder: replaced by the suite's real measurements.
+// kura-bench chunks: `kura make` and `kura extract` beside `casync make` and `casync extract`, on the
+// same input in the same run, each into a fresh store; plus the machine's limit for make
+// (SHA-512/256 and zstd -3 per core × cores) and how close make comes to it.
+//
+// Options: --size-mib N (random input, default 1024), --mesh-mib N (compressible input, default 256),
+// --runs N (best of N, default 2), --dir PATH (scratch space, default $TMPDIR or /tmp).
+import Chunks
+import ChunksTesting
+import Foundation
+
 enum ChunksSuite {
-    struct NotBuilt: Error, CustomStringConvertible { var description: String { "suite not built yet" } }
-    static func run(_ report: inout Report, _ arguments: [String]) throws { throw NotBuilt() }
+    struct Options {
+        var randomMiB = 1024
+        var meshMiB = 256
+        var runs = 2
+        var directory = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+
+        init(_ arguments: [String]) throws {
+            var rest = arguments[...]
+            while let flag = rest.popFirst() {
+                guard let value = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
+                switch flag {
+                case "--size-mib": randomMiB = try Self.int(flag, value)
+                case "--mesh-mib": meshMiB = try Self.int(flag, value)
+                case "--runs": runs = try Self.int(flag, value)
+                case "--dir": directory = value
+                default: throw BenchError("unknown option \(flag)")
+                }
+            }
+        }
+
+        static func int(_ flag: String, _ value: String) throws -> Int {
+            guard let n = Int(value), n >= 0 else { throw BenchError("\(flag) takes a number, got \(value)") }
+            return n
+        }
+    }
+
+    static func run(_ report: inout Report, _ arguments: [String]) throws {
+        let options = try Options(arguments)
+        let kura = try Tools.sibling("kura")
+        let casync = "/usr/bin/casync"
+        guard FileManager.default.isExecutableFile(atPath: casync) else { throw BenchError("casync not found at \(casync)") }
+        let work = options.directory + "/kura-bench-chunks-\(getpid())"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { Tools.removeTree(work) }
+        report.note("cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage()), runs \(options.runs) (best), kura \(kura)")
+
+        let limit = machineLimit(&report)
+        for (label, mib, generate) in [
+            ("random", options.randomMiB, { (n: Int) in randomBytes(n, seed: 1) }),
+            ("mesh", options.meshMiB, { (n: Int) in meshLikeBytes(n, seed: 2) }),
+        ] where mib > 0 {
+            let input = work + "/\(label).bin"
+            try Data(generate(mib << 20)).write(to: URL(fileURLWithPath: input))
+            _ = try Tools.run("/bin/cat", [input], in: work, discardOutput: true)  // warm the page cache
+            let bytes = Double(mib << 20)
+            report.note("\(label): \(mib) MiB")
+
+            var makeRates: [String: Double] = [:]
+            var extractRates: [String: Double] = [:]
+            for tool in ["kura", "casync"] {
+                var bestMake = 0.0
+                var bestExtract = 0.0
+                for _ in 0..<options.runs {
+                    let store = work + "/\(tool).castr"
+                    Tools.removeTree(store)
+                    let make = tool == "kura"
+                        ? try Tools.timed(kura, ["make", "-s", store, work + "/\(tool).caibx", input], in: work)
+                        : try Tools.timed(casync, ["make", "--store=\(store)", work + "/\(tool).caibx", input], in: work)
+                    bestMake = max(bestMake, bytes / make / 1e6)
+                    let output = work + "/\(tool)-out.bin"
+                    try? FileManager.default.removeItem(atPath: output)
+                    let extract = tool == "kura"
+                        ? try Tools.timed(kura, ["extract", "-s", store, work + "/\(tool).caibx", output], in: work)
+                        : try Tools.timed(casync, ["extract", "--store=\(store)", work + "/\(tool).caibx", output], in: work)
+                    bestExtract = max(bestExtract, bytes / extract / 1e6)
+                    guard try Tools.sameContents(output, input) else { throw BenchError("\(tool) extract did not rebuild \(label)") }
+                    try FileManager.default.removeItem(atPath: output)
+                }
+                makeRates[tool] = bestMake
+                extractRates[tool] = bestExtract
+            }
+            report.add("make-\(label)", makeRates["kura"]!, "MB/s", peer: "casync make", peerValue: makeRates["casync"]!)
+            report.add("extract-\(label)", extractRates["kura"]!, "MB/s", peer: "casync extract", peerValue: extractRates["casync"]!)
+            if label == "random" {
+                report.add("make-random-of-machine-limit", 100 * makeRates["kura"]! / limit, "%", peer: "machine limit MB/s", peerValue: limit)
+            }
+            try FileManager.default.removeItem(atPath: input)
+        }
+    }
+
+    /// SHA-512/256 and zstd -3 rates on one core (thread CPU time, 64 MiB of random data in 64 KiB
+    /// chunks, as make does them), and the make limit they set on all cores.
+    static func machineLimit(_ report: inout Report) -> Double {
+        let data = randomBytes(64 << 20, seed: 3)
+        let codec = ChunkCodec()
+        func rate(_ body: (UnsafeRawBufferPointer) -> Void) -> Double {
+            var best = 0.0
+            for _ in 0..<3 {
+                let start = Clock.threadCPU()
+                data.withUnsafeBytes { all in
+                    var offset = 0
+                    while offset < all.count {
+                        body(UnsafeRawBufferPointer(rebasing: all[offset..<min(all.count, offset + 65536)]))
+                        offset += 65536
+                    }
+                }
+                best = max(best, Double(data.count) / (Clock.threadCPU() - start) / 1e6)
+            }
+            return best
+        }
+        let sha = rate { _ = ChunkDigest.sha512_256.id(of: $0) }
+        let zstd = rate { _ = codec.compress($0) }
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let limit = cores / (1 / sha + 1 / zstd)
+        report.add("sha512-256-per-core", sha, "MB/s")
+        report.add("zstd3-random-per-core", zstd, "MB/s")
+        report.add("make-random-machine-limit", limit, "MB/s")
+        return limit
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -20,6 +20,9 @@ struct ExtractCommand: ParsableCommand {
     @Flag(help: "Do not reuse an existing target file's content as a seed.")
     var noTargetSeed = false
 
+    @Flag(help: "Make the file durable (fsync) before renaming it into place.")
+    var sync = false
+
     @OptionGroup var concurrency: ConcurrencyOption
 
     @Argument(help: "The index of the file to extract.")
@@ -35,7 +38,7 @@ struct ExtractCommand: ParsableCommand {
         let seedList = try seeds.map(Self.loadSeed)
         let progress = ProgressBar("extract", total: Int(chunkIndex.blobSize))
         let statistics = try Extractor.extract(
-            index: chunkIndex, store: store, seeds: seedList, target: file, reuseTarget: !noTargetSeed,
+            index: chunkIndex, store: store, seeds: seedList, target: file, reuseTarget: !noTargetSeed, sync: sync,
             workers: workers, progress: progress.reporter)
         progress.finish()
         var summary = "\(statistics.chunks) chunks: \(statistics.chunksFromStore) from the store, "
