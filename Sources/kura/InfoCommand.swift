@@ -61,7 +61,10 @@ struct InfoCommand: ParsableCommand {
         } else {
             for (name, value) in fields { print("\(name): \(value.replacingQuotes())") }
             let ratio = chunkIndex.blobSize == 0 ? 1 : Double(uniqueBytes) / Double(chunkIndex.blobSize)
-            print("dedup: unique bytes are \((ratio * 1000).rounded() / 10)% of the blob")
+            print("within the blob: \(unique.count) distinct of \(chunkIndex.count) chunks, \((ratio * 1000).rounded() / 10)% of its bytes distinct")
+            if s != nil {
+                print("against the store: \(unique.count - missing.count) of \(unique.count) distinct chunks present, \(missing.count) missing")
+            }
             for id in missing { print("missing chunk: \(id)") }
         }
     }
