@@ -8,8 +8,10 @@
 ///    sending any message: a vote or an append acknowledgement promises that the state behind it
 ///    survives a crash. Appending `entries` first truncates any stored entries at or after
 ///    `entries.first.index` (they conflict with the leader's log).
-///    Storage must make the term/vote part of `hardState` durable no later than the entries, and
-///    the commit part no earlier (a crash in between leaves a commit index beyond the stored log).
+///    If storage can lose a suffix of a write at a crash (a torn write-ahead log tail), the term
+///    and vote of `hardState` must be durable no later than the snapshot and entries (else a log
+///    could hold entries of a term newer than its current term), and the commit index no earlier
+///    (else it could point beyond the stored log, at entries that were never written).
 /// 2. Install `snapshot` into the state machine before applying `committedEntries`: they follow it.
 /// 3. Send `messages` (any order, any transport; loss and duplication are tolerated).
 /// 4. Apply `committedEntries` in order. They are committed, and durable once step 1 is done.

@@ -43,6 +43,12 @@ extension Replica {
         return true
     }
 
+    /// An append with no entries at `next`, outside flow control.
+    mutating func sendEmptyAppend(to member: ReplicaID) {
+        guard let p = progress[member], let prevTerm = log.term(at: p.next.previous) else { return }
+        send(member, .append(prevIndex: p.next.previous, prevTerm: prevTerm, entries: [], commit: log.committed))
+    }
+
     mutating func broadcastHeartbeat(readContext: UInt64?) {
         for member in peers {
             let match = progress[member]?.match ?? 0
@@ -95,10 +101,20 @@ extension Replica {
     }
 
     mutating func handleHeartbeatResponse(from member: ReplicaID, readContext: UInt64?) {
-        guard progress[member] != nil else { return }
-        progress[member]!.recentActive = true
-        progress[member]!.probeSent = false
-        if progress[member]!.match < log.lastIndex { sendAppend(to: member, evenIfEmpty: true) }
+        guard var p = progress[member] else { return }
+        p.recentActive = true
+        p.probeSent = false
+        progress[member] = p
+        if p.match < log.lastIndex {
+            if p.state == .replicate && p.isPaused(window: config.inflightMessagesMax) {
+                // The window is full: perhaps every append in it was lost. An empty append at
+                // `next` finds out — the follower accepts it if nothing was lost and rejects it
+                // otherwise, which sends us back to probing (etcd does the same).
+                sendEmptyAppend(to: member)
+            } else {
+                sendAppend(to: member, evenIfEmpty: true)
+            }
+        }
         if let context = readContext { acknowledgeRead(context, from: member) }
     }
 

@@ -130,6 +130,11 @@ public struct Replica<Log: RaftLogReader>: Sendable {
         }
     }
 
+    /// The leader's view of `member`: the highest index known durable there (nil if not leader).
+    public func matchIndex(of member: ReplicaID) -> LogIndex? {
+        role == .leader ? progress[member]?.match : nil
+    }
+
     /// The stable storage, which the application writes while handling a Ready.
     public var storage: Log {
         get { log.storage }
