@@ -7,7 +7,7 @@ import Raft
 extension Simulation {
     static let keys = ["x", "y", "z"]
     static let clientTimeout = 300
-    static let attemptsMax = 8
+    static let attemptsMax = 16
 
     mutating func startOperation(client c: Int) {
         // No new operations near the end, so that those in flight can finish.
@@ -55,8 +55,9 @@ extension Simulation {
             stats.opsOK += 1
             finish(client: c)
         case .redirect(_, let hint):
+            // Back off a little: during an election every replica redirects at once.
             clients[c - 1].leaderHint = hint
-            retry(client: c)
+            events.schedule(.clientRetry(client: c, request: pending.request, attempt: pending.attempt), at: now + random.between(10, 60))
         }
     }
 
@@ -66,12 +67,18 @@ extension Simulation {
         retry(client: c)
     }
 
+    mutating func retry(client c: Int, request: Int, attempt: Int) {
+        guard let pending = clients[c - 1].pending, pending.request == request, pending.attempt == attempt else { return }
+        retry(client: c)
+    }
+
     mutating func retry(client c: Int) {
         guard let pending = clients[c - 1].pending else { return }
         if pending.attempt < Self.attemptsMax {
             attempt(client: c)
             return
         }
+        note("c\(c) gives up request \(pending.request) after \(pending.attempt) attempts")
         // Give up. A read that never answered had no effect: drop it from the history. A write
         // may still take effect later: it stays in the history with an unknown outcome.
         if case .get = pending.operation {

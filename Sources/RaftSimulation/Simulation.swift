@@ -22,6 +22,7 @@ public struct Simulation: Sendable {
         case response(client: Int, ClientResponse)
         case clientTimeout(client: Int, request: Int, attempt: Int)
         case clientStart(client: Int)
+        case clientRetry(client: Int, request: Int, attempt: Int)
         case fault
         case restart(ReplicaID)
     }
@@ -162,6 +163,8 @@ public struct Simulation: Sendable {
             timeout(client: client, request: request, attempt: attempt)
         case .clientStart(let client):
             startOperation(client: client)
+        case .clientRetry(let client, let request, let attempt):
+            retry(client: client, request: request, attempt: attempt)
         case .fault:
             guard now < options.faultTime else { return }
             try injectFault()
