@@ -26,7 +26,8 @@ extension Simulation {
             operation = .get(key: key)
             kind = .get(key: key, value: nil)
         }
-        history.append(KVOperation(client: c, kind: kind, invoked: now, completed: nil))
+        historyPosition += 1
+        history.append(KVOperation(client: c, kind: kind, invoked: historyPosition, completed: nil))
         client.pending = Client.Pending(request: request, operation: operation, history: history.count - 1)
         clients[c - 1] = client
         attempt(client: c)
@@ -51,7 +52,8 @@ extension Simulation {
             if case .get(let key, _) = history[pending.history].kind {
                 history[pending.history].kind = .get(key: key, value: value)
             }
-            history[pending.history].completed = now
+            historyPosition += 1
+            history[pending.history].completed = historyPosition
             stats.opsOK += 1
             finish(client: c)
         case .redirect(_, let hint):
@@ -82,7 +84,7 @@ extension Simulation {
         // Give up. A read that never answered had no effect: drop it from the history. A write
         // may still take effect later: it stays in the history with an unknown outcome.
         if case .get = pending.operation {
-            history[pending.history].completed = -1
+            history[pending.history].failed = true
             stats.opsFailed += 1
         } else {
             stats.opsUnknown += 1
@@ -112,6 +114,8 @@ extension Simulation {
             } catch {
                 respond(request.client, .redirect(request: request.request, leaderHint: host.replica.leader), from: id)
             }
+        case .get(let key) where options.unsafeLocalReads:
+            respond(request.client, .ok(request: request.request, value: host.machine.read(key)), from: id)
         case .get(let key):
             readContext += 1
             do {

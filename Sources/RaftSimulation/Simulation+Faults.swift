@@ -116,6 +116,9 @@ extension Simulation {
     /// End of the fault phase: heal the network, restart every crashed member.
     mutating func healAll() {
         heal()
+        profile.drop = 0
+        profile.duplicate = 0
+        profile.slowFsync = 0
         note("faults stop")
         for id in ids where !hosts[id]!.alive && !hosts[id]!.removed {
             events.schedule(.restart(id), at: now + random.between(1, 50))
@@ -147,7 +150,7 @@ extension Simulation {
             let id = ReplicaID(UInt64(ids.count + 1))
             precondition(!ids.contains(id), "replica ids are never reused")
             change = .addLearner(id)
-        } else if configuration.voters.count > 3 || (configuration.voters.count == 3 && random.chance(100)) {
+        } else if configuration.voters.count > 3 {
             change = .remove(random.pick(configuration.voters)!)
         } else {
             return

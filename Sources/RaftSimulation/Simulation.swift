@@ -46,7 +46,7 @@ public struct Simulation: Sendable {
 
     let options: SimulationOptions
     var random: SimulationRandom
-    let profile: FaultProfile
+    var profile: FaultProfile
     var raftConfig = RaftConfig()
     var now = 0
     var events = EventQueue<Event>()
@@ -56,6 +56,7 @@ public struct Simulation: Sendable {
     var checker = SafetyChecker()
     var clients: [Client] = []
     var history: [KVOperation] = []
+    var historyPosition = 0
     var blocked: Set<Link> = []
     var trace: [String] = []
     var readContext: UInt64 = 0
@@ -111,6 +112,7 @@ public struct Simulation: Sendable {
                 try handle(event)
             }
             try checkLiveness()
+            try checkHistory(history)
         } catch let v {
             violation = v
             note("VIOLATION \(v)")

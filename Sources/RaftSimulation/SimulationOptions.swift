@@ -5,8 +5,9 @@ import Raft
 
 public struct SimulationOptions: Sendable {
     public var seed: UInt64
-    /// Time units (≈ milliseconds) with faults, then `quietTime` healed and fault-free, at the end
-    /// of which the group must have a leader and clients must have made progress (liveness).
+    /// Time units (≈ milliseconds) with faults, then `quietTime` healed and fault-free (no
+    /// partitions, crashes, churn, drops, duplicates or slow fsyncs), at the end of which the
+    /// group must have a leader and must have committed since the faults stopped (liveness).
     public var faultTime = 20_000
     public var quietTime = 6_000
     public var clients = 3
@@ -15,6 +16,9 @@ public struct SimulationOptions: Sendable {
     public var trace = false
     /// TEST ONLY: plant a known bug in every replica.
     public var plantedBug: RaftConfig.PlantedBug?
+    /// TEST ONLY: serve reads from the local state machine of whichever replica is asked,
+    /// without ReadIndex — stale reads that the linearizability check must catch.
+    public var unsafeLocalReads = false
 
     public init(seed: UInt64) { self.seed = seed }
 }

@@ -4,8 +4,10 @@
 
 import Raft
 
-/// One client operation as the history records it. `completed` is nil when the outcome is
-/// unknown (the client gave up on a write that may still take effect).
+/// One client operation as the history records it. `invoked` and `completed` are positions in
+/// the order the simulation saw the events (a counter, not time). `completed` is nil when the
+/// outcome is unknown (the client gave up on a write that may still take effect); a read the
+/// client gave up on is `failed` (it had no effect).
 public struct KVOperation: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
         case put(key: String, value: String)
@@ -16,6 +18,7 @@ public struct KVOperation: Hashable, Sendable {
     public var kind: Kind
     public var invoked: Int
     public var completed: Int?
+    public var failed = false
 
     public var key: String {
         switch kind {

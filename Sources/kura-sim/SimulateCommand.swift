@@ -7,7 +7,7 @@ import RaftSimulation
 
 enum SimulateCommand {
     static let usage = """
-        usage: kura-sim --seed S [--fault-time T] [--quiet-time T] [--bug \(RaftConfig.PlantedBug.allCases.map(\.rawValue).joined(separator: "|"))]
+        usage: kura-sim --seed S [--fault-time T] [--quiet-time T] [--bug \(RaftConfig.PlantedBug.allCases.map(\.rawValue).joined(separator: "|"))|local-reads]
                kura-sim --seeds N [--seed-start S] [--fault-time T] [--quiet-time T] [--bug …]
         """
 
@@ -18,6 +18,7 @@ enum SimulateCommand {
         var faultTime: Int?
         var quietTime: Int?
         var bug: RaftConfig.PlantedBug?
+        var localReads = false
         var i = 0
         func value() -> String? {
             i += 1
@@ -30,7 +31,12 @@ enum SimulateCommand {
             case "--seed-start": guard let s = value().flatMap({ UInt64($0) }) else { return fail() }; start = s
             case "--fault-time": faultTime = value().flatMap { Int($0) }; if faultTime == nil { return fail() }
             case "--quiet-time": quietTime = value().flatMap { Int($0) }; if quietTime == nil { return fail() }
-            case "--bug": bug = value().flatMap { RaftConfig.PlantedBug(rawValue: $0) }; if bug == nil { return fail() }
+            case "--bug":
+                let name = value()
+                if name == "local-reads" { localReads = true } else {
+                    bug = name.flatMap { RaftConfig.PlantedBug(rawValue: $0) }
+                    if bug == nil { return fail() }
+                }
             case "-h", "--help": print(usage); return 0
             default: return fail()
             }
@@ -41,6 +47,7 @@ enum SimulateCommand {
             if let faultTime { o.faultTime = faultTime }
             if let quietTime { o.quietTime = quietTime }
             o.plantedBug = bug
+            o.unsafeLocalReads = localReads
             o.trace = trace
             return o
         }
@@ -60,7 +67,7 @@ enum SimulateCommand {
             if let v = report.violation {
                 failures += 1
                 print("seed \(s) violates \(v.property): \(v.detail)")
-                print("  replay: kura-sim --seed \(s)" + (bug.map { " --bug \($0.rawValue)" } ?? ""))
+                print("  replay: kura-sim --seed \(s)" + (bug.map { " --bug \($0.rawValue)" } ?? "") + (localReads ? " --bug local-reads" : ""))
             }
         }
         print("\(count) seeds from \(start): \(failures) failed")
