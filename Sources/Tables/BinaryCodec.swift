@@ -2,16 +2,16 @@
 // records. Layout: "KTB1", schema name, schema version, feed position, record count, then per
 // record: version, expiry (0 = never, else zigzag + 1), payload length, payload.
 
-package protocol BinaryRecord: TableRecord {
+public protocol BinaryRecord: TableRecord {
     func encode(to writer: inout BinaryWriter)
     init(from reader: inout BinaryReader) throws(TableError)
 }
 
-package struct BinaryWriter: Sendable {
-    package private(set) var bytes: [UInt8] = []
-    package init() {}
+public struct BinaryWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    public init() {}
 
-    package mutating func write(_ value: UInt64) {
+    public mutating func write(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -20,11 +20,11 @@ package struct BinaryWriter: Sendable {
         bytes.append(UInt8(v))
     }
 
-    package mutating func write(_ value: Int64) {
+    public mutating func write(_ value: Int64) {
         write(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
 
-    package mutating func write(_ value: String) {
+    public mutating func write(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
             write(UInt64(utf8.count))
@@ -32,7 +32,7 @@ package struct BinaryWriter: Sendable {
         }
     }
 
-    package mutating func write(bytes other: [UInt8]) {
+    public mutating func write(bytes other: [UInt8]) {
         write(UInt64(other.count))
         bytes.append(contentsOf: other)
     }
@@ -41,14 +41,14 @@ package struct BinaryWriter: Sendable {
     mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 }
 
-package struct BinaryReader: Sendable {
+public struct BinaryReader: Sendable {
     let bytes: [UInt8]
-    package internal(set) var offset = 0
-    package init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public internal(set) var offset = 0
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    package var isAtEnd: Bool { offset == bytes.count }
+    public var isAtEnd: Bool { offset == bytes.count }
 
-    package mutating func readUInt() throws(TableError) -> UInt64 {
+    public mutating func readUInt() throws(TableError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -62,12 +62,12 @@ package struct BinaryReader: Sendable {
         }
     }
 
-    package mutating func readInt() throws(TableError) -> Int64 {
+    public mutating func readInt() throws(TableError) -> Int64 {
         let raw = try readUInt()
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
     }
 
-    package mutating func readBytes() throws(TableError) -> ArraySlice<UInt8> {
+    public mutating func readBytes() throws(TableError) -> ArraySlice<UInt8> {
         let count = try readUInt()
         guard count <= UInt64(bytes.count - offset) else { throw .malformed("length \(count) past end at byte \(offset)") }
         let slice = bytes[offset..<offset + Int(count)]
@@ -75,7 +75,7 @@ package struct BinaryReader: Sendable {
         return slice
     }
 
-    package mutating func readString() throws(TableError) -> String {
+    public mutating func readString() throws(TableError) -> String {
         String(decoding: try readBytes(), as: UTF8.self)
     }
 }
@@ -83,7 +83,7 @@ package struct BinaryReader: Sendable {
 extension TableSnapshot where Row: BinaryRecord {
     static var magic: [UInt8] { Array("KTB1".utf8) }
 
-    package func encoded(schema: TableSchema<Row>) -> [UInt8] {
+    public func encoded(schema: TableSchema<Row>) -> [UInt8] {
         var records: [(Row, UInt64, Int64)] = []
         forEach { records.append(($0, $1, $2)) }
         var out = BinaryWriter()
@@ -104,7 +104,7 @@ extension TableSnapshot where Row: BinaryRecord {
     }
 
     /// Decodes an export: its records with versions and expiries, and its position.
-    package static func decode(_ bytes: [UInt8], schema: TableSchema<Row>)
+    public static func decode(_ bytes: [UInt8], schema: TableSchema<Row>)
         throws(TableError) -> (records: [(row: Row, version: UInt64, expiry: Int64)], position: UInt64)
     {
         guard bytes.starts(with: magic) else { throw .malformed("not a table export") }
@@ -136,10 +136,10 @@ extension TableSnapshot where Row: BinaryRecord {
 
 extension Table where Row: BinaryRecord {
     /// A consistent binary export (taken from a snapshot; the table stays writable meanwhile).
-    package func export() -> [UInt8] { snapshot().encoded(schema: schema) }
+    public func export() -> [UInt8] { snapshot().encoded(schema: schema) }
 
     /// A new table holding an export's records; its feed continues after the export's position.
-    package static func importing(
+    public static func importing(
         _ bytes: [UInt8], schema: TableSchema<Row>, options: TableOptions<Row> = TableOptions(),
         clock: any TableClock, clean: Bool = true
     ) throws(TableError) -> Table {

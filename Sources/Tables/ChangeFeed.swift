@@ -3,7 +3,7 @@
 // whose position has been overwritten is told to resync from a snapshot instead of missing
 // changes silently.
 
-package enum ChangeKind: UInt8, Sendable, Equatable {
+public enum ChangeKind: UInt8, Sendable, Equatable {
     case insert = 1
     case update = 2
     case delete = 3
@@ -13,15 +13,15 @@ package enum ChangeKind: UInt8, Sendable, Equatable {
     case evict = 5
 }
 
-package struct Change<Row: TableRecord>: Sendable {
-    package var position: UInt64
-    package var kind: ChangeKind
-    package var key: Row.Key
+public struct Change<Row: TableRecord>: Sendable {
+    public var position: UInt64
+    public var kind: ChangeKind
+    public var key: Row.Key
     /// The record after the change; nil for delete, expire and evict.
-    package var row: Row?
+    public var row: Row?
 }
 
-package enum FeedRead<Row: TableRecord>: Sendable {
+public enum FeedRead<Row: TableRecord>: Sendable {
     /// Changes after the position asked for, in order, at most the batch size; empty if none.
     case changes([Change<Row>])
     /// The changes after the position asked for are gone: take a snapshot (its position is at
@@ -76,7 +76,7 @@ struct ChangeFeed<Row: TableRecord>: Sendable {
 }
 
 /// A reader's place in a feed.
-package struct FeedCursor: Sendable, Equatable {
-    package var position: UInt64
-    package init(after position: UInt64) { self.position = position }
+public struct FeedCursor: Sendable, Equatable {
+    public var position: UInt64
+    public init(after position: UInt64) { self.position = position }
 }

@@ -2,16 +2,16 @@
 // filter's top-level conjuncts into an access path (see `QueryPlanner`); whatever the path does not
 // guarantee is checked row by row.
 
-package struct Bound: Sendable, Equatable {
-    package var value: IndexValue
-    package var inclusive: Bool
-    package init(_ value: IndexValue, inclusive: Bool) {
+public struct Bound: Sendable, Equatable {
+    public var value: IndexValue
+    public var inclusive: Bool
+    public init(_ value: IndexValue, inclusive: Bool) {
         self.value = value
         self.inclusive = inclusive
     }
 }
 
-package indirect enum Predicate<Row: TableRecord>: Sendable {
+public indirect enum Predicate<Row: TableRecord>: Sendable {
     case key(Row.Key)
     case keys([Row.Key])
     case equal(Column<Row>, IndexValue)
@@ -24,14 +24,14 @@ package indirect enum Predicate<Row: TableRecord>: Sendable {
     case or([Predicate])
     case not(Predicate)
 
-    package static func between(_ column: Column<Row>, _ range: ClosedRange<Int64>) -> Predicate {
+    public static func between(_ column: Column<Row>, _ range: ClosedRange<Int64>) -> Predicate {
         .range(column, lower: Bound(.int(range.lowerBound), inclusive: true),
                upper: Bound(.int(range.upperBound), inclusive: true))
     }
-    package static func less(_ column: Column<Row>, _ value: IndexValue) -> Predicate {
+    public static func less(_ column: Column<Row>, _ value: IndexValue) -> Predicate {
         .range(column, lower: nil, upper: Bound(value, inclusive: false))
     }
-    package static func atLeast(_ column: Column<Row>, _ value: IndexValue) -> Predicate {
+    public static func atLeast(_ column: Column<Row>, _ value: IndexValue) -> Predicate {
         .range(column, lower: Bound(value, inclusive: true), upper: nil)
     }
 
@@ -67,33 +67,33 @@ package indirect enum Predicate<Row: TableRecord>: Sendable {
     }
 }
 
-package struct Order<Row>: Sendable {
+public struct Order<Row>: Sendable {
     /// nil orders by primary key.
-    package var column: Column<Row>?
-    package var descending: Bool
+    public var column: Column<Row>?
+    public var descending: Bool
 
-    package init(column: Column<Row>?, descending: Bool = false) {
+    public init(column: Column<Row>?, descending: Bool = false) {
         self.column = column
         self.descending = descending
     }
 
-    package static var byKey: Order { Order(column: nil, descending: false) }
-    package static func by(_ column: Column<Row>, descending: Bool = false) -> Order {
+    public static var byKey: Order { Order(column: nil, descending: false) }
+    public static func by(_ column: Column<Row>, descending: Bool = false) -> Order {
         Order(column: column, descending: descending)
     }
 }
 
 /// A query. Results are in `order` (ties broken by primary key, so the order is total; descending
 /// is the exact reverse); without an order, in whatever order the access path yields.
-package struct Query<Row: TableRecord>: Sendable {
-    package var filter: Predicate<Row>?
-    package var order: Order<Row>?
-    package var limit: Int?
-    package var offset: Int
+public struct Query<Row: TableRecord>: Sendable {
+    public var filter: Predicate<Row>?
+    public var order: Order<Row>?
+    public var limit: Int?
+    public var offset: Int
     /// Fail with `TableError.indexRequired` rather than scan the whole table.
-    package var requiresIndex: Bool
+    public var requiresIndex: Bool
 
-    package init(
+    public init(
         _ filter: Predicate<Row>? = nil, order: Order<Row>? = nil, limit: Int? = nil, offset: Int = 0,
         requiresIndex: Bool = false
     ) {
@@ -105,12 +105,12 @@ package struct Query<Row: TableRecord>: Sendable {
         self.requiresIndex = requiresIndex
     }
 
-    package static var all: Query { Query() }
+    public static var all: Query { Query() }
 }
 
 /// What the planner chose; `explain()` returns it.
-package struct QueryPlan: Sendable, Equatable, CustomStringConvertible {
-    package enum Access: Sendable, Equatable {
+public struct QueryPlan: Sendable, Equatable, CustomStringConvertible {
+    public enum Access: Sendable, Equatable {
         case primaryKey(keys: Int)
         case uniqueIndex(String, values: Int)
         case hashIndex(String, values: Int)
@@ -118,17 +118,17 @@ package struct QueryPlan: Sendable, Equatable, CustomStringConvertible {
         case scan
     }
 
-    package var access: Access
+    public var access: Access
     /// Conjuncts checked per candidate record after the access path.
-    package var residualFilters: Int
+    public var residualFilters: Int
     /// Whether results are sorted after collection (false when the access path yields the order).
-    package var sorts: Bool
-    package var limit: Int?
-    package var offset: Int
+    public var sorts: Bool
+    public var limit: Int?
+    public var offset: Int
 
-    package var usesIndex: Bool { access != .scan }
+    public var usesIndex: Bool { access != .scan }
 
-    package var description: String {
+    public var description: String {
         var text: String
         switch access {
         case .primaryKey(let keys): text = "primary key lookup (\(keys) key\(keys == 1 ? "" : "s"))"

@@ -3,12 +3,12 @@
 // write copies only the one chunk it touches — copy-on-write at chunk granularity.
 
 /// One stored record with its bookkeeping. `row == nil` marks a free slot.
-package struct Entry<Row: Sendable>: Sendable {
-    package var row: Row?
+public struct Entry<Row: Sendable>: Sendable {
+    public var row: Row?
     /// Feed position of the record's last write.
-    package var version: UInt64
+    public var version: UInt64
     /// Instant (ns) after which the record is gone; `Int64.max` for never.
-    package var expiry: Int64
+    public var expiry: Int64
     /// Highest version acknowledged downstream; the record is dirty while `version > flushed`.
     var flushed: UInt64
 

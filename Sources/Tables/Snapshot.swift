@@ -2,15 +2,15 @@
 // of chunk references under the lock (O(chunks)); writes after it copy only the chunks they touch.
 // A replica starts from a snapshot at position P and then applies the feed after P.
 
-package struct TableSnapshot<Row: TableRecord>: Sendable {
+public struct TableSnapshot<Row: TableRecord>: Sendable {
     /// Feed position the snapshot reflects: every change up to it, none after.
-    package let position: UInt64
+    public let position: UInt64
     let chunks: [ContiguousArray<Entry<Row>>]
     /// Records that expired by this instant (ns) are left out.
     let now: Int64
 
     /// Visits each live record with its version and expiry (`Int64.max` for never).
-    package func forEach(_ body: (_ row: Row, _ version: UInt64, _ expiry: Int64) -> Void) {
+    public func forEach(_ body: (_ row: Row, _ version: UInt64, _ expiry: Int64) -> Void) {
         for chunk in chunks {
             for entry in chunk where entry.expiry > now {
                 if let row = entry.row { body(row, entry.version, entry.expiry) }
@@ -18,7 +18,7 @@ package struct TableSnapshot<Row: TableRecord>: Sendable {
         }
     }
 
-    package var rows: [Row] {
+    public var rows: [Row] {
         var rows: [Row] = []
         forEach { row, _, _ in rows.append(row) }
         return rows
@@ -26,7 +26,7 @@ package struct TableSnapshot<Row: TableRecord>: Sendable {
 }
 
 extension Table {
-    package func snapshot() -> TableSnapshot<Row> {
+    public func snapshot() -> TableSnapshot<Row> {
         state.withLock { s in
             TableSnapshot(position: s.feed.last, chunks: s.slab.chunks, now: clock.now().nanoseconds)
         }
@@ -35,7 +35,7 @@ extension Table {
     /// A table holding `snapshot`'s records, whose feed continues after the snapshot's position.
     /// Records are clean (`clean`) or dirty until flushed. Fails on duplicate keys, unique-index
     /// conflicts or limits; no table is created then.
-    package static func restoring(
+    public static func restoring(
         _ snapshot: TableSnapshot<Row>, schema: TableSchema<Row>, options: TableOptions<Row> = TableOptions(),
         clock: any TableClock, clean: Bool = true
     ) throws(TableError) -> Table {

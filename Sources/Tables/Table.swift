@@ -4,12 +4,12 @@
 // inside its own transaction body: the lock is not reentrant.
 import Synchronization
 
-package final class Table<Row: TableRecord>: Sendable {
-    package let schema: TableSchema<Row>
+public final class Table<Row: TableRecord>: Sendable {
+    public let schema: TableSchema<Row>
     let clock: any TableClock
     let state: Mutex<TableState<Row>>
 
-    package init(_ schema: TableSchema<Row>, options: TableOptions<Row> = TableOptions(), clock: any TableClock) {
+    public init(_ schema: TableSchema<Row>, options: TableOptions<Row> = TableOptions(), clock: any TableClock) {
         self.schema = schema
         self.clock = clock
         self.state = Mutex(TableState(schema: schema, options: options))
@@ -34,7 +34,7 @@ package final class Table<Row: TableRecord>: Sendable {
 
     // MARK: reads
 
-    package func get(_ key: Row.Key) -> Row? {
+    public func get(_ key: Row.Key) -> Row? {
         locked { s, now in
             guard let slot = s.liveSlot(key, now: now) else { return nil }
             s.touch(slot)
@@ -42,11 +42,11 @@ package final class Table<Row: TableRecord>: Sendable {
         }
     }
 
-    package func contains(_ key: Row.Key) -> Bool {
+    public func contains(_ key: Row.Key) -> Bool {
         locked { s, now in s.liveSlot(key, now: now) != nil }
     }
 
-    package func getVersioned(_ key: Row.Key) -> Versioned<Row>? {
+    public func getVersioned(_ key: Row.Key) -> Versioned<Row>? {
         locked { s, now in
             guard let slot = s.liveSlot(key, now: now) else { return nil }
             s.touch(slot)
@@ -57,7 +57,7 @@ package final class Table<Row: TableRecord>: Sendable {
         }
     }
 
-    package func select(_ query: Query<Row>) throws(TableError) -> [Row] {
+    public func select(_ query: Query<Row>) throws(TableError) -> [Row] {
         try locked { (s, now) throws(TableError) -> [Row] in
             var rows: [Row] = []
             try s.execute(query, now: now) { rows.append($0); return true }
@@ -65,7 +65,7 @@ package final class Table<Row: TableRecord>: Sendable {
         }
     }
 
-    package func count(_ query: Query<Row> = .all) throws(TableError) -> Int {
+    public func count(_ query: Query<Row> = .all) throws(TableError) -> Int {
         try locked { (s, now) throws(TableError) -> Int in
             if query.filter == nil && s.expiringCount == 0 && query.limit == nil && query.offset == 0 { return s.count }
             var n = 0
@@ -76,18 +76,18 @@ package final class Table<Row: TableRecord>: Sendable {
 
     /// Visits matching records in place, without copying them into an array; `body` returns false
     /// to stop. It runs under the table's lock: keep it short and do not touch the table.
-    package func forEach(_ query: Query<Row>, _ body: (Row) -> Bool) throws(TableError) {
+    public func forEach(_ query: Query<Row>, _ body: (Row) -> Bool) throws(TableError) {
         try state.withLock { (s) throws(TableError) -> Void in
             let now = s.needsClock ? clock.now().nanoseconds : .min
             try s.execute(query, now: now, body)
         }
     }
 
-    package func explain(_ query: Query<Row>) -> QueryPlan {
+    public func explain(_ query: Query<Row>) -> QueryPlan {
         state.withLock { $0.plan(query).plan }
     }
 
-    package var stats: TableStats {
+    public var stats: TableStats {
         state.withLock { s in
             TableStats(count: s.count, bytes: s.bytes, position: s.feed.last, dirty: s.dirtyCount,
                        evictions: s.evictions, expirations: s.expirations)
@@ -97,18 +97,18 @@ package final class Table<Row: TableRecord>: Sendable {
     // MARK: writes by key (each returns the new version, which is its feed position)
 
     @discardableResult
-    package func insert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
+    public func insert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
         try locked(clockNeeded: expiry.needsClock) { (s, now) throws(TableError) in try s.insert(row, expiry: expiry, now: now) }
     }
 
     @discardableResult
-    package func upsert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
+    public func upsert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
         try locked(clockNeeded: expiry.needsClock) { (s, now) throws(TableError) in try s.upsert(row, expiry: expiry, now: now) }
     }
 
     /// Replaces the record with `row`'s key; with `ifVersion`, only if it is still at that version.
     @discardableResult
-    package func update(_ row: Row, ifVersion: UInt64? = nil, expiry: Expiry = .default) throws(TableError) -> UInt64 {
+    public func update(_ row: Row, ifVersion: UInt64? = nil, expiry: Expiry = .default) throws(TableError) -> UInt64 {
         try locked(clockNeeded: expiry.needsClock) { (s, now) throws(TableError) in
             try s.update(row, ifVersion: ifVersion, expiry: expiry, now: now)
         }
@@ -116,7 +116,7 @@ package final class Table<Row: TableRecord>: Sendable {
 
     /// Changes the record under `key` in place; `body` must not change the key.
     @discardableResult
-    package func modify(
+    public func modify(
         _ key: Row.Key, ifVersion: UInt64? = nil, _ body: (inout Row) -> Void
     ) throws(TableError) -> UInt64 {
         try locked { (s, now) throws(TableError) in
@@ -125,14 +125,14 @@ package final class Table<Row: TableRecord>: Sendable {
     }
 
     @discardableResult
-    package func delete(_ key: Row.Key, ifVersion: UInt64? = nil) throws(TableError) -> Row {
+    public func delete(_ key: Row.Key, ifVersion: UInt64? = nil) throws(TableError) -> Row {
         try locked { (s, now) throws(TableError) in try s.delete(key, ifVersion: ifVersion, now: now) }
     }
 
     /// Atomically adds `delta` to an integer field and returns the new value; inserts `initial`
     /// (with the delta applied) when the key is absent, else throws `missingKey`.
     @discardableResult
-    package func increment(
+    public func increment(
         _ key: Row.Key, _ field: WritableKeyPath<Row, Int64>, by delta: Int64 = 1, initial: Row? = nil
     ) throws(TableError) -> Int64 {
         try locked { (s, now) throws(TableError) in try s.increment(key, field, by: delta, initial: initial, now: now) }
@@ -142,41 +142,41 @@ package final class Table<Row: TableRecord>: Sendable {
 
     /// Applies `body` to every matching record; returns how many. Keys must not change.
     @discardableResult
-    package func update(where query: Query<Row>, _ body: (inout Row) -> Void) throws(TableError) -> Int {
+    public func update(where query: Query<Row>, _ body: (inout Row) -> Void) throws(TableError) -> Int {
         try locked { (s, now) throws(TableError) in try s.updateAll(query, now: now, body) }
     }
 
     @discardableResult
-    package func delete(where query: Query<Row>) throws(TableError) -> Int {
+    public func delete(where query: Query<Row>) throws(TableError) -> Int {
         try locked { (s, now) throws(TableError) in try s.deleteAll(query, now: now) }
     }
 
     // MARK: maintenance
 
     /// Write-behind acknowledges that `key` is stored downstream at `version`.
-    package func markFlushed(_ key: Row.Key, version: UInt64) {
+    public func markFlushed(_ key: Row.Key, version: UInt64) {
         state.withLock { $0.markFlushed(key, version: version) }
     }
 
-    package func markFlushed(_ acknowledged: [(key: Row.Key, version: UInt64)]) {
+    public func markFlushed(_ acknowledged: [(key: Row.Key, version: UInt64)]) {
         state.withLock { s in for (key, version) in acknowledged { s.markFlushed(key, version: version) } }
     }
 
     /// Removes up to `limit` expired records (soonest first); call it periodically.
     @discardableResult
-    package func sweepExpired(limit: Int = 1024) -> Int {
+    public func sweepExpired(limit: Int = 1024) -> Int {
         state.withLock { s in s.sweepExpired(now: clock.now().nanoseconds, limit: limit) }
     }
 
     // MARK: change feed
 
     /// Up to `limit` changes after `position`, or `.resync` when they are no longer held.
-    package func changes(after position: UInt64, limit: Int = 1024) -> FeedRead<Row> {
+    public func changes(after position: UInt64, limit: Int = 1024) -> FeedRead<Row> {
         state.withLock { $0.feed.read(after: position, limit: limit) }
     }
 
     /// Position of the newest committed change.
-    package var position: UInt64 { state.withLock { $0.feed.last } }
+    public var position: UInt64 { state.withLock { $0.feed.last } }
 }
 
 extension Expiry {

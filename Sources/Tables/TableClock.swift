@@ -2,26 +2,26 @@
 // clock, whose instants are nanoseconds on any monotonic scale the caller picks.
 import Synchronization
 
-package struct TableInstant: Comparable, Hashable, Sendable {
-    package var nanoseconds: Int64
-    package init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
-    package static func < (a: Self, b: Self) -> Bool { a.nanoseconds < b.nanoseconds }
+public struct TableInstant: Comparable, Hashable, Sendable {
+    public var nanoseconds: Int64
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    public static func < (a: Self, b: Self) -> Bool { a.nanoseconds < b.nanoseconds }
 
-    package func advanced(by duration: Duration) -> TableInstant {
+    public func advanced(by duration: Duration) -> TableInstant {
         TableInstant(nanoseconds: nanoseconds.addingClamped(duration.nanoseconds))
     }
 }
 
-package protocol TableClock: Sendable {
+public protocol TableClock: Sendable {
     func now() -> TableInstant
 }
 
 /// A clock that moves only when told to: the reference implementation, for tests and simulation.
-package final class ManualClock: TableClock {
+public final class ManualClock: TableClock {
     private let current: Atomic<Int64>
-    package init(_ start: TableInstant = TableInstant(nanoseconds: 0)) { current = Atomic(start.nanoseconds) }
-    package func now() -> TableInstant { TableInstant(nanoseconds: current.load(ordering: .acquiring)) }
-    package func advance(by duration: Duration) {
+    public init(_ start: TableInstant = TableInstant(nanoseconds: 0)) { current = Atomic(start.nanoseconds) }
+    public func now() -> TableInstant { TableInstant(nanoseconds: current.load(ordering: .acquiring)) }
+    public func advance(by duration: Duration) {
         current.add(duration.nanoseconds, ordering: .acquiringAndReleasing)
     }
 }

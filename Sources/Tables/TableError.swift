@@ -1,7 +1,7 @@
 // Expected failures of table operations. Every operation that throws one leaves every table it
 // touched exactly as it was (validation happens before mutation; multi-row work is undone).
 
-package enum TableError: Error, Equatable, Sendable {
+public enum TableError: Error, Equatable, Sendable {
     /// `insert` of a key that is already present (and not expired).
     case duplicateKey(String)
     /// `update`, `delete` or a counter on a key that is absent (or expired).

@@ -3,13 +3,13 @@
 // rather than key paths because applying a key path is a runtime call on the hot path.
 
 /// A value stored in a `Table`: plain data (no classes, short strings) keeps gets cheap.
-package protocol TableRecord: Sendable {
+public protocol TableRecord: Sendable {
     associatedtype Key: Hashable & Comparable & Sendable
     var key: Key { get }
 }
 
 /// The value of an indexed or queried column. Values of different cases order by case first.
-package enum IndexValue: Hashable, Comparable, Sendable {
+public enum IndexValue: Hashable, Comparable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -26,7 +26,7 @@ package enum IndexValue: Hashable, Comparable, Sendable {
         }
     }
 
-    package static func < (lhs: IndexValue, rhs: IndexValue) -> Bool {
+    public static func < (lhs: IndexValue, rhs: IndexValue) -> Bool {
         switch (lhs, rhs) {
         case (.int(let a), .int(let b)): a < b
         case (.uint(let a), .uint(let b)): a < b
@@ -38,50 +38,50 @@ package enum IndexValue: Hashable, Comparable, Sendable {
 }
 
 extension IndexValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
-    package init(integerLiteral value: Int64) { self = .int(value) }
-    package init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
 }
 
 /// A named way to read one value out of a record. Queries and indexes refer to columns; the
 /// planner matches a query's column to an index by name.
-package struct Column<Row>: Sendable {
-    package let name: String
-    package let value: @Sendable (Row) -> IndexValue
+public struct Column<Row>: Sendable {
+    public let name: String
+    public let value: @Sendable (Row) -> IndexValue
 
-    package init(_ name: String, _ value: @escaping @Sendable (Row) -> IndexValue) {
+    public init(_ name: String, _ value: @escaping @Sendable (Row) -> IndexValue) {
         self.name = name
         self.value = value
     }
 }
 
-package enum IndexKind: Sendable, Equatable {
+public enum IndexKind: Sendable, Equatable {
     /// Equality and `in` lookups.
     case hash
     /// Equality, `in`, ranges and order by; kept sorted by (value, primary key).
     case ordered
 }
 
-package struct IndexSpec<Row>: Sendable {
-    package let column: Column<Row>
-    package let kind: IndexKind
-    package let unique: Bool
+public struct IndexSpec<Row>: Sendable {
+    public let column: Column<Row>
+    public let kind: IndexKind
+    public let unique: Bool
 
-    package init(_ column: Column<Row>, _ kind: IndexKind, unique: Bool = false) {
+    public init(_ column: Column<Row>, _ kind: IndexKind, unique: Bool = false) {
         self.column = column
         self.kind = kind
         self.unique = unique
     }
 
-    package var name: String { column.name }
+    public var name: String { column.name }
 }
 
 /// The shape of a table: its name and schema version (both checked on import) and its indexes.
-package struct TableSchema<Row: TableRecord>: Sendable {
-    package let name: String
-    package let version: UInt32
-    package let indexes: [IndexSpec<Row>]
+public struct TableSchema<Row: TableRecord>: Sendable {
+    public let name: String
+    public let version: UInt32
+    public let indexes: [IndexSpec<Row>]
 
-    package init(name: String, version: UInt32 = 1, indexes: [IndexSpec<Row>] = []) {
+    public init(name: String, version: UInt32 = 1, indexes: [IndexSpec<Row>] = []) {
         var seen = Set<String>()
         for index in indexes {
             precondition(seen.insert(index.name).inserted, "table \(name): two indexes on column \(index.name)")

@@ -52,5 +52,5 @@ extension TableState {
 
 extension Table {
     /// Every disagreement between records and indexes; empty when the table is consistent.
-    package func invariantViolations() -> [String] { state.withLock { $0.invariantViolations() } }
+    public func invariantViolations() -> [String] { state.withLock { $0.invariantViolations() } }
 }

@@ -42,7 +42,7 @@ enum Undo<Row: TableRecord>: Sendable {
     case removed(Entry<Row>)
 }
 
-package struct TableState<Row: TableRecord>: Sendable {
+public struct TableState<Row: TableRecord>: Sendable {
     let schema: TableSchema<Row>
     let options: TableOptions<Row>
     var slab = Slab<Row>()

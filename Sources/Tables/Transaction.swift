@@ -5,18 +5,18 @@
 // while all locks are still held, so the feeds agree with the commit order.
 
 /// A table that can take part in a transaction.
-package protocol TransactionParticipant: AnyObject, Sendable {
+public protocol TransactionParticipant: AnyObject, Sendable {
     func withTransactionLock<R: Sendable>(
         _ transaction: inout Transaction, _ body: (inout Transaction) throws(TableError) -> R
     ) throws(TableError) -> R
 }
 
 /// The locked tables of a running transaction. Valid only inside the transaction body.
-package struct Transaction {
+public struct Transaction {
     fileprivate var states: [ObjectIdentifier: (state: UnsafeMutableRawPointer, now: Int64)] = [:]
 
     /// Write access to `table`, which must be one of the transaction's tables.
-    package func on<Row>(_ table: Table<Row>) -> TableWriter<Row> {
+    public func on<Row>(_ table: Table<Row>) -> TableWriter<Row> {
         guard let locked = states[ObjectIdentifier(table)] else {
             preconditionFailure("table \(table.schema.name) is not part of this transaction")
         }
@@ -25,69 +25,69 @@ package struct Transaction {
 }
 
 /// Reads and writes on one locked table inside a transaction. Do not keep it past the body.
-package struct TableWriter<Row: TableRecord> {
+public struct TableWriter<Row: TableRecord> {
     let state: UnsafeMutablePointer<TableState<Row>>
     let now: Int64
 
-    package func get(_ key: Row.Key) -> Row? {
+    public func get(_ key: Row.Key) -> Row? {
         state.pointee.liveSlot(key, now: now).flatMap { state.pointee.slab[$0].row }
     }
 
-    package func version(_ key: Row.Key) -> UInt64? {
+    public func version(_ key: Row.Key) -> UInt64? {
         state.pointee.liveSlot(key, now: now).map { state.pointee.slab[$0].version }
     }
 
-    package func select(_ query: Query<Row>) throws(TableError) -> [Row] {
+    public func select(_ query: Query<Row>) throws(TableError) -> [Row] {
         var rows: [Row] = []
         try state.pointee.execute(query, now: now) { rows.append($0); return true }
         return rows
     }
 
     @discardableResult
-    package func insert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
+    public func insert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
         try state.pointee.insert(row, expiry: expiry, now: now)
     }
 
     @discardableResult
-    package func upsert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
+    public func upsert(_ row: Row, expiry: Expiry = .default) throws(TableError) -> UInt64 {
         try state.pointee.upsert(row, expiry: expiry, now: now)
     }
 
     @discardableResult
-    package func update(_ row: Row, ifVersion: UInt64? = nil, expiry: Expiry = .default) throws(TableError) -> UInt64 {
+    public func update(_ row: Row, ifVersion: UInt64? = nil, expiry: Expiry = .default) throws(TableError) -> UInt64 {
         try state.pointee.update(row, ifVersion: ifVersion, expiry: expiry, now: now)
     }
 
     @discardableResult
-    package func modify(_ key: Row.Key, ifVersion: UInt64? = nil, _ body: (inout Row) -> Void) throws(TableError) -> UInt64 {
+    public func modify(_ key: Row.Key, ifVersion: UInt64? = nil, _ body: (inout Row) -> Void) throws(TableError) -> UInt64 {
         try state.pointee.modify(key, ifVersion: ifVersion, now: now) { (row: inout Row) throws(TableError) in body(&row) }.1
     }
 
     @discardableResult
-    package func delete(_ key: Row.Key, ifVersion: UInt64? = nil) throws(TableError) -> Row {
+    public func delete(_ key: Row.Key, ifVersion: UInt64? = nil) throws(TableError) -> Row {
         try state.pointee.delete(key, ifVersion: ifVersion, now: now)
     }
 
     @discardableResult
-    package func increment(
+    public func increment(
         _ key: Row.Key, _ field: WritableKeyPath<Row, Int64>, by delta: Int64 = 1, initial: Row? = nil
     ) throws(TableError) -> Int64 {
         try state.pointee.increment(key, field, by: delta, initial: initial, now: now)
     }
 
     @discardableResult
-    package func update(where query: Query<Row>, _ body: (inout Row) -> Void) throws(TableError) -> Int {
+    public func update(where query: Query<Row>, _ body: (inout Row) -> Void) throws(TableError) -> Int {
         try state.pointee.updateAll(query, now: now, body)
     }
 
     @discardableResult
-    package func delete(where query: Query<Row>) throws(TableError) -> Int {
+    public func delete(where query: Query<Row>) throws(TableError) -> Int {
         try state.pointee.deleteAll(query, now: now)
     }
 }
 
 extension Table: TransactionParticipant {
-    package func withTransactionLock<R: Sendable>(
+    public func withTransactionLock<R: Sendable>(
         _ transaction: inout Transaction, _ body: (inout Transaction) throws(TableError) -> R
     ) throws(TableError) -> R {
         try state.withLock { (s) throws(TableError) -> R in
@@ -109,14 +109,14 @@ extension Table: TransactionParticipant {
     }
 
     /// A transaction over this table alone.
-    package func transaction<R: Sendable>(_ body: (TableWriter<Row>) throws(TableError) -> R) throws(TableError) -> R {
+    public func transaction<R: Sendable>(_ body: (TableWriter<Row>) throws(TableError) -> R) throws(TableError) -> R {
         try Transaction.run([self]) { (tx) throws(TableError) -> R in try body(tx.on(self)) }
     }
 }
 
 extension Transaction {
     /// Runs `body` with every table in `tables` locked; all its writes happen or none does.
-    package static func run<R: Sendable>(
+    public static func run<R: Sendable>(
         _ tables: [any TransactionParticipant], _ body: (inout Transaction) throws(TableError) -> R
     ) throws(TableError) -> R {
         var seen = Set<ObjectIdentifier>()
