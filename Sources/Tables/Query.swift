@@ -60,6 +60,38 @@ public indirect enum Predicate<Row: TableRecord>: Sendable {
         return true
     }
 
+    /// The predicate as one closure: the tree is walked once here, not once per record.
+    func compiled() -> (Row) -> Bool {
+        switch self {
+        case .key(let key): return { $0.key == key }
+        case .keys(let keys):
+            let set = Set(keys)
+            return { set.contains($0.key) }
+        case .equal(let column, let value):
+            let read = column.value
+            return { read($0) == value }
+        case .oneOf(let column, let values):
+            let read = column.value
+            let set = Set(values)
+            return { set.contains(read($0)) }
+        case .range(let column, let lower, let upper):
+            let read = column.value
+            return { Self.within(read($0), lower, upper) }
+        case .test(let test): return test
+        case .and(let parts):
+            let tests = parts.map { $0.compiled() }
+            if tests.count == 1 { return tests[0] }
+            if tests.count == 2 { return { [a = tests[0], b = tests[1]] row in a(row) && b(row) } }
+            return { row in tests.allSatisfy { $0(row) } }
+        case .or(let parts):
+            let tests = parts.map { $0.compiled() }
+            return { row in tests.contains { $0(row) } }
+        case .not(let part):
+            let test = part.compiled()
+            return { !test($0) }
+        }
+    }
+
     /// The top-level conjuncts: the planner may serve any one of them from an index.
     var conjuncts: [Predicate] {
         if case .and(let parts) = self { return parts.flatMap(\.conjuncts) }

@@ -160,13 +160,13 @@ extension TableState {
     func execute(_ query: Query<Row>, now: Int64, _ visit: (Row) -> Bool) throws(TableError) {
         let planned = plan(query)
         if query.requiresIndex && !planned.plan.usesIndex { throw .indexRequired(plan: planned.plan.description) }
-        let residual = planned.residual
+        let filter = planned.residual.isEmpty ? nil : Predicate.and(planned.residual).compiled()
         var skip = query.offset
         var remaining = query.limit ?? .max
         guard remaining > 0 else { return }
         if !planned.plan.sorts {
             candidates(planned.path, now: now) { _, row in
-                for predicate in residual where !predicate.matches(row) { return true }
+                if let filter, !filter(row) { return true }
                 if skip > 0 {
                     skip -= 1
                     return true
@@ -179,7 +179,7 @@ extension TableState {
         let order = query.order!
         var matches: [(value: IndexValue, row: Row)] = []
         candidates(planned.path, now: now) { _, row in
-            for predicate in residual where !predicate.matches(row) { return true }
+            if let filter, !filter(row) { return true }
             matches.append((order.column?.value(row) ?? .null, row))
             return true
         }

@@ -46,7 +46,7 @@ public struct TableState<Row: TableRecord>: Sendable {
     let schema: TableSchema<Row>
     let options: TableOptions<Row>
     var slab = Slab<Row>()
-    var primary: [Row.Key: Int32] = [:]
+    var primary = KeyMap<Row.Key>()
     var indexes: [SecondaryIndex<Row>]
     var feed: ChangeFeed<Row>
     var nextPosition: UInt64
@@ -129,7 +129,7 @@ public struct TableState<Row: TableRecord>: Sendable {
     mutating func unplace(_ slot: Int32) -> Entry<Row> {
         let entry = slab.release(slot)
         let row = entry.row!
-        primary.removeValue(forKey: row.key)
+        primary.remove(row.key)
         for i in indexes.indices { indexes[i].remove(indexes[i].spec.column.value(row), row.key, slot) }
         bytes -= options.weight(row)
         if entry.expiry != .max { expiringCount -= 1 }

@@ -70,6 +70,10 @@ enum TablesSuite {
         var rows = 1_000_000
         if let i = arguments.firstIndex(of: "--rows"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { rows = n }
         precondition(rows >= 1000, "--rows must be at least 1000")
+        // --only NAME[,NAME…] runs just those figures (the load always runs), e.g. for profiling.
+        let only = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+            .map { Set($0.split(separator: ",").map(String.init)) }
+        func wanted(_ name: String) -> Bool { only?.contains(name) ?? true }
         report.note("tables: \(rows) rows of \(MemoryLayout<BenchRow>.size) bytes; hash index on owner (~10 rows/value), ordered index on score; CPU time per op")
 
         let table = Table(schema, clock: MonotonicClock())
@@ -92,18 +96,23 @@ enum TablesSuite {
         let n = min(rows, 1_000_000)
         let keys = (0..<n).map { _ in random.below(rows) }
         var sink: Int64 = 0
+        if wanted("get") {
         let getTable = measure(n) { for k in keys { sink &+= table.get(k)!.score } }
         let getPeer = measure(n) { for k in keys { sink &+= peer.state.withLock { $0.rows[k]! }.score } }
         report.add("get", getTable, "ns", peer: "dictionary+mutex", peerValue: getPeer)
+        }
 
         let updates = (0..<n).map { _ in row(random.below(rows), &random, rows: rows) }
+        if wanted("put") {
         let putTable = measure(n) { for r in updates { try! table.upsert(r) } }
         let putPeer = measure(n) { for r in updates { peer.state.withLock { $0.rows[r.id] = r } } }
         report.add("put", putTable, "ns", peer: "dictionary+mutex (no index)", peerValue: putPeer)
+        }
 
         let probes = 100_000
         let owners = (0..<probes).map { _ in random.below(rows / 10) }
         var found = 0
+        if wanted("index-lookup") {
         let lookupTable = measure(probes) {
             for o in owners { found += try! table.select(Query(.equal(owner, .int(o)))).count }
         }
@@ -114,11 +123,13 @@ enum TablesSuite {
         }
         report.add("index-lookup", lookupTable, "ns", peer: "dictionary+mutex+owner map", peerValue: lookupPeer)
         report.note("index-lookup: \(Double(found) / Double(2 * probes)) rows per probe (the peer's owner map is not kept up to date by put)")
+        }
 
         let width: Int64 = 1000
         let scans = 2000
         let starts = (0..<scans).map { _ in random.below(rows - Int(width)) }
         var scanned = 0
+        if wanted("range-scan-per-row") {
         let rangeTable = measure(1) {
             for s in starts {
                 scanned += try! table.select(Query(.range(score, lower: Bound(.int(s), inclusive: true),
@@ -145,9 +156,11 @@ enum TablesSuite {
             }
         } / Double(max(peerScanned, 1))
         report.add("range-scan-per-row", rangeTable, "ns", peer: "dictionary+mutex+sorted array", peerValue: rangePeer)
+        }
 
         let filters = 10
         var matched = 0
+        if wanted("filtered-scan-per-row") {
         let scanTable = measure(filters * rows) {
             for z in 0..<filters {
                 let zone = Int32(z)
@@ -161,11 +174,14 @@ enum TablesSuite {
             }
         }
         report.add("filtered-scan-per-row", scanTable, "ns", peer: "dictionary+mutex", peerValue: scanPeer)
+        }
 
+        if wanted("get-2-threads") || wanted("mixed-2-threads") {
         let (tableTwo, peerTwo) = twoThreads(table, peer, rows: rows)
         report.add("get-2-threads", tableTwo.get, "ns", peer: "dictionary+mutex", peerValue: peerTwo.get)
         report.add("mixed-2-threads", tableTwo.mixed, "ns", peer: "dictionary+mutex (no index)", peerValue: peerTwo.mixed)
         report.note("2-thread figures: wall ns per operation over both threads; mixed = 90% get, 10% put")
+        }
         if sink == 42 || matched < 0 { report.note("") }  // keep results alive
     }
 }

@@ -79,3 +79,24 @@ import Tables
         #expect(try! table.count(Query(score)) == 15)
     }
 }
+
+@Suite struct PrimaryIndexTests {
+    @Test func manyInsertsAndDeletesKeepEveryKeyFindable() throws {
+        let table = Table(Player.schema, clock: ManualClock())
+        var random = SeededGenerator(seed: 7)
+        var model = Set<Int64>()
+        for _ in 0..<20_000 {
+            let key = Int64.random(in: 0..<3000, using: &random)
+            if model.contains(key) {
+                try table.delete(key)
+                model.remove(key)
+            } else {
+                try table.insert(Player(id: key))
+                model.insert(key)
+            }
+        }
+        #expect(try table.count() == model.count)
+        for key in Int64(0)..<3000 { #expect(table.contains(key) == model.contains(key)) }
+        #expect(table.invariantViolations() == [])
+    }
+}
