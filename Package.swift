@@ -32,7 +32,10 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "Raft", swiftSettings: strict),
         .target(name: "Linearizability", swiftSettings: strict),
-        .target(name: "Tables", swiftSettings: strict),
+        // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
+        .target(
+            name: "Tables",
+            swiftSettings: strict + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
 
         // MARK: layer 1 — shells and adapters
         .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd"], swiftSettings: strict),

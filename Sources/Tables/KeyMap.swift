@@ -1,0 +1,88 @@
+// The primary index: key → slot, open addressing with linear probing and backward-shift
+// deletion. Key and slot sit side by side, so a lookup usually costs one cache miss where
+// `Dictionary` (separate metadata, key and value arrays) costs two or three.
+
+struct KeyMap<Key: Hashable & Sendable>: Sendable {
+    struct Bucket: Sendable {
+        var key: Key
+        var slot: Int32
+    }
+
+    private var buckets: ContiguousArray<Bucket?>
+    private var mask: Int
+    private(set) var count = 0
+
+    init() {
+        buckets = ContiguousArray(repeating: nil, count: 16)
+        mask = 15
+    }
+
+    @inline(__always)
+    private func home(_ key: Key) -> Int { key.hashValue & mask }
+
+    /// The bucket holding `key`, or the empty bucket where it would go.
+    @inline(__always)
+    private func probe(_ key: Key) -> (index: Int, found: Bool) {
+        var i = home(key)
+        while let bucket = buckets[i] {
+            if bucket.key == key { return (i, true) }
+            i = (i &+ 1) & mask
+        }
+        return (i, false)
+    }
+
+    subscript(key: Key) -> Int32? {
+        @inline(__always) get {
+            let (i, found) = probe(key)
+            return found ? buckets[i]!.slot : nil
+        }
+        set {
+            if let slot = newValue { insert(key, slot) } else { _ = remove(key) }
+        }
+    }
+
+    private mutating func insert(_ key: Key, _ slot: Int32) {
+        var (i, found) = probe(key)
+        if !found {
+            if (count + 1) * 5 > buckets.count * 3 {  // keep the load at or below 60 %
+                grow()
+                i = probe(key).index
+            }
+            count += 1
+        }
+        buckets[i] = Bucket(key: key, slot: slot)
+    }
+
+    @discardableResult
+    mutating func remove(_ key: Key) -> Int32? {
+        var (i, found) = probe(key)
+        guard found else { return nil }
+        let slot = buckets[i]!.slot
+        buckets[i] = nil
+        count -= 1
+        // Shift later members of the probe run back so lookups never stop at the hole early.
+        var j = i
+        while true {
+            j = (j &+ 1) & mask
+            guard let bucket = buckets[j] else { break }
+            let k = home(bucket.key)
+            let stays = i <= j ? (i < k && k <= j) : (i < k || k <= j)
+            if !stays {
+                buckets[i] = bucket
+                buckets[j] = nil
+                i = j
+            }
+        }
+        return slot
+    }
+
+    private mutating func grow() {
+        let old = buckets
+        buckets = ContiguousArray(repeating: nil, count: old.count * 2)
+        mask = buckets.count - 1
+        for bucket in old {
+            guard let bucket else { continue }
+            buckets[probe(bucket.key).index] = bucket
+        }
+    }
+}

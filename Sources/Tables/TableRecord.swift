@@ -1,0 +1,93 @@
+// What a table stores and how it is indexed. A record is a plain `Sendable` value with a primary
+// key; secondary indexes read a column out of it as an `IndexValue`. Columns are named closures
+// rather than key paths because applying a key path is a runtime call on the hot path.
+
+/// A value stored in a `Table`: plain data (no classes, short strings) keeps gets cheap.
+public protocol TableRecord: Sendable {
+    associatedtype Key: Hashable & Comparable & Sendable
+    var key: Key { get }
+}
+
+/// The value of an indexed or queried column. Values of different cases order by case first.
+public enum IndexValue: Hashable, Comparable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case uint(UInt64)
+    case string(String)
+
+    private var rank: Int {
+        switch self {
+        case .null: 0
+        case .bool: 1
+        case .int: 2
+        case .uint: 3
+        case .string: 4
+        }
+    }
+
+    public static func < (lhs: IndexValue, rhs: IndexValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.int(let a), .int(let b)): a < b
+        case (.uint(let a), .uint(let b)): a < b
+        case (.string(let a), .string(let b)): a < b
+        case (.bool(let a), .bool(let b)): !a && b
+        default: lhs.rank < rhs.rank
+        }
+    }
+}
+
+extension IndexValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+/// A named way to read one value out of a record. Queries and indexes refer to columns; the
+/// planner matches a query's column to an index by name.
+public struct Column<Row>: Sendable {
+    public let name: String
+    public let value: @Sendable (Row) -> IndexValue
+
+    public init(_ name: String, _ value: @escaping @Sendable (Row) -> IndexValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+public enum IndexKind: Sendable, Equatable {
+    /// Equality and `in` lookups.
+    case hash
+    /// Equality, `in`, ranges and order by; kept sorted by (value, primary key).
+    case ordered
+}
+
+public struct IndexSpec<Row>: Sendable {
+    public let column: Column<Row>
+    public let kind: IndexKind
+    public let unique: Bool
+
+    public init(_ column: Column<Row>, _ kind: IndexKind, unique: Bool = false) {
+        self.column = column
+        self.kind = kind
+        self.unique = unique
+    }
+
+    public var name: String { column.name }
+}
+
+/// The shape of a table: its name and schema version (both checked on import) and its indexes.
+public struct TableSchema<Row: TableRecord>: Sendable {
+    public let name: String
+    public let version: UInt32
+    public let indexes: [IndexSpec<Row>]
+
+    public init(name: String, version: UInt32 = 1, indexes: [IndexSpec<Row>] = []) {
+        var seen = Set<String>()
+        for index in indexes {
+            precondition(seen.insert(index.name).inserted, "table \(name): two indexes on column \(index.name)")
+        }
+        self.name = name
+        self.version = version
+        self.indexes = indexes
+    }
+}

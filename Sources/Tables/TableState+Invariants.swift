@@ -1,0 +1,56 @@
+// A full consistency check of records against every index, for tests and debugging (O(n)).
+
+extension TableState {
+    func invariantViolations() -> [String] {
+        var problems: [String] = []
+        var live = 0
+        var weight = 0
+        var expiring = 0
+        for (number, chunk) in slab.chunks.enumerated() {
+            for (offset, entry) in chunk.enumerated() {
+                guard let row = entry.row else { continue }
+                let slot = Int32(number << Slab<Row>.chunkShift + offset)
+                live += 1
+                weight += options.weight(row)
+                if entry.expiry != .max { expiring += 1 }
+                if primary[row.key] != slot { problems.append("primary[\(row.key)] is not slot \(slot)") }
+                if entry.version >= nextPosition { problems.append("\(row.key) has version \(entry.version) ≥ next \(nextPosition)") }
+                for index in indexes {
+                    let value = index.spec.column.value(row)
+                    switch index.spec.kind {
+                    case .hash:
+                        var found = false
+                        index.hash.bucket(value)?.forEach { found = found || $0 == slot; return !found }
+                        if !found { problems.append("hash index \(index.spec.name) lacks \(row.key)=\(value)") }
+                    case .ordered:
+                        let at = index.ordered.entry(at: index.ordered.partitionPoint { !$0.precedes(value, row.key) })
+                        if at?.slot != slot { problems.append("ordered index \(index.spec.name) lacks \(row.key)=\(value)") }
+                    }
+                }
+            }
+        }
+        if live != primary.count { problems.append("\(live) records, \(primary.count) primary keys") }
+        if weight != bytes { problems.append("bytes \(bytes), records weigh \(weight)") }
+        if expiring != expiringCount { problems.append("expiring count \(expiringCount), actual \(expiring)") }
+        for index in indexes {
+            switch index.spec.kind {
+            case .hash:
+                let total = index.hash.buckets.values.reduce(0) { $0 + $1.count }
+                if total != live { problems.append("hash index \(index.spec.name) holds \(total) of \(live)") }
+                if index.spec.unique, index.hash.buckets.values.contains(where: { $0.count > 1 }) {
+                    problems.append("unique hash index \(index.spec.name) has a shared value")
+                }
+            case .ordered:
+                if index.ordered.count != live { problems.append("ordered index \(index.spec.name) holds \(index.ordered.count) of \(live)") }
+                if !index.ordered.checkInvariants() { problems.append("ordered index \(index.spec.name) is malformed") }
+            }
+        }
+        if feed.last + 1 != nextPosition && !inTransaction { problems.append("feed at \(feed.last), next position \(nextPosition)") }
+        return problems
+    }
+}
+
+extension Table {
+    /// Every disagreement between records and indexes; empty when the table is consistent.
+    public func invariantViolations() -> [String] { state.withLock { $0.invariantViolations() } }
+}

@@ -1,0 +1,193 @@
+// The planner and the executor. Access paths, best first: primary key → unique index → hash
+// index → ordered index → full scan. One top-level conjunct is served by the path; the others are
+// checked per record. When an ordered index yields the requested order, no sort happens and a
+// limit stops the walk early.
+
+enum AccessPath<Row: TableRecord> {
+    case keys([Row.Key])
+    case hash(index: Int, values: [IndexValue])
+    /// Disjoint ranges in ascending order.
+    case ordered(index: Int, ranges: [(lower: Bound?, upper: Bound?)], descending: Bool)
+    case scan
+}
+
+struct PlannedQuery<Row: TableRecord> {
+    var plan: QueryPlan
+    var path: AccessPath<Row>
+    var residual: [Predicate<Row>]
+}
+
+extension TableState {
+    func indexNumber(_ column: Column<Row>) -> Int? {
+        indexes.firstIndex { $0.spec.name == column.name }
+    }
+
+    func plan(_ query: Query<Row>) -> PlannedQuery<Row> {
+        let conjuncts = query.filter?.conjuncts ?? []
+        var best: (rank: Int, conjunct: Int, path: AccessPath<Row>)?
+        for (i, conjunct) in conjuncts.enumerated() {
+            guard let (rank, path) = accessPath(for: conjunct) else { continue }
+            if best == nil || rank < best!.rank { best = (rank, i, path) }
+        }
+        var residual = conjuncts
+        var path = AccessPath<Row>.scan
+        if let best {
+            residual.remove(at: best.conjunct)
+            path = best.path
+        } else if let column = query.order?.column, let i = indexNumber(column), indexes[i].spec.kind == .ordered {
+            path = .ordered(index: i, ranges: [(nil, nil)], descending: false)
+        }
+        var sorts = query.order != nil
+        if case .ordered(let i, let ranges, _) = path, let order = query.order, let column = order.column,
+            indexes[i].spec.name == column.name
+        {
+            path = .ordered(index: i, ranges: ranges, descending: order.descending)
+            sorts = false
+        }
+        let plan = QueryPlan(access: describe(path), residualFilters: residual.count, sorts: sorts,
+                             limit: query.limit, offset: query.offset)
+        return PlannedQuery(plan: plan, path: path, residual: residual)
+    }
+
+    private func accessPath(for predicate: Predicate<Row>) -> (Int, AccessPath<Row>)? {
+        switch predicate {
+        case .key(let key): return (0, .keys([key]))
+        case .keys(let keys): return (0, .keys(Array(Set(keys))))
+        case .equal(let column, let value): return valuePath(column, [value])
+        case .oneOf(let column, let values): return valuePath(column, Array(Set(values)).sorted())
+        case .range(let column, let lower, let upper):
+            guard let i = indexNumber(column), indexes[i].spec.kind == .ordered else { return nil }
+            return (3, .ordered(index: i, ranges: [(lower, upper)], descending: false))
+        case .test, .and, .or, .not: return nil
+        }
+    }
+
+    private func valuePath(_ column: Column<Row>, _ values: [IndexValue]) -> (Int, AccessPath<Row>)? {
+        guard let i = indexNumber(column) else { return nil }
+        let spec = indexes[i].spec
+        switch spec.kind {
+        case .hash: return (spec.unique ? 1 : 2, .hash(index: i, values: values))
+        case .ordered:
+            let ranges = values.map { (Bound($0, inclusive: true) as Bound?, Bound($0, inclusive: true) as Bound?) }
+            return (spec.unique ? 1 : 3, .ordered(index: i, ranges: ranges, descending: false))
+        }
+    }
+
+    private func describe(_ path: AccessPath<Row>) -> QueryPlan.Access {
+        switch path {
+        case .keys(let keys): return .primaryKey(keys: keys.count)
+        case .hash(let i, let values):
+            let name = indexes[i].spec.name
+            return indexes[i].spec.unique ? .uniqueIndex(name, values: values.count) : .hashIndex(name, values: values.count)
+        case .ordered(let i, let ranges, let descending):
+            let name = indexes[i].spec.name
+            if indexes[i].spec.unique, ranges.allSatisfy({ $0.lower != nil && $0.lower == $0.upper }) {
+                return .uniqueIndex(name, values: ranges.count)
+            }
+            return .orderedIndex(name, ranges: ranges.count, descending: descending)
+        case .scan: return .scan
+        }
+    }
+
+    // MARK: execution
+
+    /// Visits the live records the path yields (a superset of the matches), until `visit` says stop.
+    func candidates(_ path: AccessPath<Row>, now: Int64, _ visit: (Int32, Row) -> Bool) {
+        switch path {
+        case .keys(let keys):
+            for key in keys {
+                guard let slot = liveSlot(key, now: now) else { continue }
+                if !visit(slot, slab[slot].row!) { return }
+            }
+        case .hash(let i, let values):
+            for value in values {
+                guard let bucket = indexes[i].hash.bucket(value) else { continue }
+                var going = true
+                bucket.forEach { slot in
+                    let entry = slab[slot]
+                    if entry.expiry > now { going = visit(slot, entry.row!) }
+                    return going
+                }
+                if !going { return }
+            }
+        case .ordered(let i, let ranges, let descending):
+            for range in descending ? ranges.reversed() : ranges {
+                if !walk(indexes[i].ordered, range.lower, range.upper, descending, now, visit) { return }
+            }
+        case .scan:
+            for (number, chunk) in slab.chunks.enumerated() {
+                let base = number << Slab<Row>.chunkShift
+                let going = chunk.withUnsafeBufferPointer { entries -> Bool in
+                    for offset in entries.indices where entries[offset].expiry > now {
+                        guard let row = entries[offset].row else { continue }
+                        if !visit(Int32(truncatingIfNeeded: base + offset), row) { return false }
+                    }
+                    return true
+                }
+                if !going { return }
+            }
+        }
+    }
+
+    /// Walks one range of an ordered index; returns false if `visit` stopped it.
+    private func walk(
+        _ index: OrderedIndex<Row.Key>, _ lower: Bound?, _ upper: Bound?, _ descending: Bool, _ now: Int64,
+        _ visit: (Int32, Row) -> Bool
+    ) -> Bool {
+        var going = true
+        func body(_ e: OrderedEntry<Row.Key>) -> Bool {
+            let entry = slab[e.slot]
+            if entry.expiry > now { going = visit(e.slot, entry.row!) }
+            return going
+        }
+        if descending {
+            let end = upper.map { u in index.partitionPoint { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
+            index.forEachReversed(before: end ?? index.endPosition) { e in
+                if let l = lower, l.inclusive ? e.value < l.value : e.value <= l.value { return false }
+                return body(e)
+            }
+        } else {
+            let start = lower.map { l in index.partitionPoint { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
+            index.forEach(from: start ?? OrderedPosition(leaf: 0, offset: 0)) { e in
+                if let u = upper, u.inclusive ? u.value < e.value : u.value <= e.value { return false }
+                return body(e)
+            }
+        }
+        return going
+    }
+
+    /// Runs `query`, handing each result to `visit` in order until it returns false.
+    func execute(_ query: Query<Row>, now: Int64, _ visit: (Row) -> Bool) throws(TableError) {
+        let planned = plan(query)
+        if query.requiresIndex && !planned.plan.usesIndex { throw .indexRequired(plan: planned.plan.description) }
+        let filter = planned.residual.isEmpty ? nil : Predicate.and(planned.residual).compiled()
+        var skip = query.offset
+        var remaining = query.limit ?? .max
+        guard remaining > 0 else { return }
+        if !planned.plan.sorts {
+            candidates(planned.path, now: now) { _, row in
+                if let filter, !filter(row) { return true }
+                if skip > 0 {
+                    skip -= 1
+                    return true
+                }
+                remaining -= 1
+                return visit(row) && remaining > 0
+            }
+            return
+        }
+        let order = query.order!
+        var matches: [(value: IndexValue, row: Row)] = []
+        candidates(planned.path, now: now) { _, row in
+            if let filter, !filter(row) { return true }
+            matches.append((order.column?.value(row) ?? .null, row))
+            return true
+        }
+        matches.sort { a, b in a.value < b.value || (a.value == b.value && a.row.key < b.row.key) }
+        if order.descending { matches.reverse() }
+        for match in matches.dropFirst(skip) {
+            remaining -= 1
+            if !visit(match.row) || remaining == 0 { return }
+        }
+    }
+}

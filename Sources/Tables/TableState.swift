@@ -1,0 +1,208 @@
+// The table's state behind its lock: records, primary and secondary indexes, feed, TTL heap and
+// eviction bits. Each public operation validates first and mutates after, so a thrown error
+// leaves nothing changed; inside a transaction every mutation also records how to undo it.
+
+struct SecondaryIndex<Row: TableRecord>: Sendable {
+    let spec: IndexSpec<Row>
+    var hash = HashIndex()
+    var ordered = OrderedIndex<Row.Key>()
+
+    @inline(__always)
+    mutating func add(_ value: IndexValue, _ key: Row.Key, _ slot: Int32) {
+        switch spec.kind {
+        case .hash: hash.insert(value, slot)
+        case .ordered: ordered.insert(OrderedEntry(value: value, key: key, slot: slot))
+        }
+    }
+
+    @inline(__always)
+    mutating func remove(_ value: IndexValue, _ key: Row.Key, _ slot: Int32) {
+        switch spec.kind {
+        case .hash: hash.remove(value, slot)
+        case .ordered:
+            let removed = ordered.remove(value, key)
+            precondition(removed, "ordered index \(spec.name) lacks (\(value), \(key))")
+        }
+    }
+
+    /// Some slot holding `value`, if any (used for unique checks).
+    func holder(of value: IndexValue) -> Int32? {
+        switch spec.kind {
+        case .hash: return hash.bucket(value)?.first
+        case .ordered:
+            let found = ordered.entry(at: ordered.partitionPoint { !($0.value < value) })
+            return found?.value == value ? found?.slot : nil
+        }
+    }
+}
+
+enum Undo<Row: TableRecord>: Sendable {
+    case placed(Int32)
+    case replaced(Int32, Entry<Row>)
+    case removed(Entry<Row>)
+}
+
+public struct TableState<Row: TableRecord>: Sendable {
+    let schema: TableSchema<Row>
+    let options: TableOptions<Row>
+    var slab = Slab<Row>()
+    var primary = KeyMap<Row.Key>()
+    var indexes: [SecondaryIndex<Row>]
+    var feed: ChangeFeed<Row>
+    var nextPosition: UInt64
+    var bytes = 0
+    /// Records with a finite expiry; while zero, reads need no clock.
+    var expiringCount = 0
+    var expiries = ExpiryHeap<Row.Key>()
+    /// CLOCK reference bits by slot, kept only when the table has a limit.
+    var referenced: [Bool] = []
+    var clockHand = 0
+    var evictions = 0
+    var expirations = 0
+    var inTransaction = false
+    var transactionStart: UInt64 = 0
+    var transactionCounters = (evictions: 0, expirations: 0)
+    var pending: [Change<Row>] = []
+    var undo: [Undo<Row>] = []
+
+    init(schema: TableSchema<Row>, options: TableOptions<Row>, after position: UInt64 = 0) {
+        self.schema = schema
+        self.options = options
+        self.indexes = schema.indexes.map { SecondaryIndex(spec: $0) }
+        self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
+        self.nextPosition = position + 1
+    }
+
+    var isLimited: Bool { options.rowLimit != nil || options.byteLimit != nil }
+    var count: Int { primary.count }
+
+    /// Whether reads must know the time (some record may have expired).
+    var needsClock: Bool { expiringCount > 0 }
+
+    @inline(__always)
+    func liveSlot(_ key: Row.Key, now: Int64) -> Int32? {
+        guard let slot = primary[key], slab[slot].expiry > now else { return nil }
+        return slot
+    }
+
+    // MARK: primitives (no validation; callers have validated)
+
+    mutating func place(_ row: Row, version: UInt64, expiry: Int64, flushed: UInt64) -> Int32 {
+        let slot = slab.allocate(Entry(row: row, version: version, expiry: expiry, flushed: flushed))
+        primary[row.key] = slot
+        for i in indexes.indices { indexes[i].add(indexes[i].spec.column.value(row), row.key, slot) }
+        bytes += options.weight(row)
+        if expiry != .max {
+            expiringCount += 1
+            expiries.push(expiry, row.key)
+        }
+        if isLimited {
+            if Int(slot) == referenced.count { referenced.append(false) } else { referenced[Int(slot)] = false }
+        }
+        return slot
+    }
+
+    /// Replaces the entry in `slot` by one with the same key, moving index entries that changed.
+    mutating func rewrite(_ slot: Int32, _ new: Entry<Row>) {
+        let old = slab[slot]
+        let oldRow = old.row!
+        let newRow = new.row!
+        precondition(oldRow.key == newRow.key, "rewrite of slot \(slot) changes key \(oldRow.key) to \(newRow.key)")
+        for i in indexes.indices {
+            let column = indexes[i].spec.column
+            let before = column.value(oldRow)
+            let after = column.value(newRow)
+            if before != after {
+                indexes[i].remove(before, oldRow.key, slot)
+                indexes[i].add(after, newRow.key, slot)
+            }
+        }
+        bytes += options.weight(newRow) - options.weight(oldRow)
+        if old.expiry != .max { expiringCount -= 1 }
+        if new.expiry != .max {
+            expiringCount += 1
+            if new.expiry != old.expiry { expiries.push(new.expiry, newRow.key) }
+        }
+        slab[slot] = new
+    }
+
+    mutating func unplace(_ slot: Int32) -> Entry<Row> {
+        let entry = slab.release(slot)
+        let row = entry.row!
+        primary.remove(row.key)
+        for i in indexes.indices { indexes[i].remove(indexes[i].spec.column.value(row), row.key, slot) }
+        bytes -= options.weight(row)
+        if entry.expiry != .max { expiringCount -= 1 }
+        return entry
+    }
+
+    /// Hands out the next feed position and records the change (held back until commit inside a
+    /// transaction).
+    @discardableResult
+    mutating func emit(_ kind: ChangeKind, _ key: Row.Key, _ row: Row?) -> UInt64 {
+        let position = nextPosition
+        nextPosition += 1
+        let change = Change(position: position, kind: kind, key: key, row: row)
+        if inTransaction { pending.append(change) } else { feed.append(change) }
+        return position
+    }
+
+    /// Removes a record as a change of `kind` (delete, expire or evict).
+    mutating func drop(_ slot: Int32, _ kind: ChangeKind) {
+        let entry = unplace(slot)
+        emit(kind, entry.row!.key, nil)
+        switch kind {
+        case .evict: evictions += 1
+        case .expire: expirations += 1
+        default: break
+        }
+        if inTransaction { undo.append(.removed(entry)) }
+    }
+
+    // MARK: transactions
+
+    mutating func begin() {
+        precondition(!inTransaction, "table \(schema.name): nested transaction")
+        inTransaction = true
+        transactionStart = nextPosition
+        transactionCounters = (evictions, expirations)
+    }
+
+    mutating func commit() {
+        precondition(inTransaction, "table \(schema.name): commit outside a transaction")
+        for change in pending { feed.append(change) }
+        pending.removeAll(keepingCapacity: true)
+        undo.removeAll(keepingCapacity: true)
+        inTransaction = false
+    }
+
+    mutating func rollback() {
+        precondition(inTransaction, "table \(schema.name): rollback outside a transaction")
+        while let step = undo.popLast() {
+            switch step {
+            case .placed(let slot): _ = unplace(slot)
+            case .replaced(let slot, let old): rewrite(slot, old)
+            case .removed(let old):
+                _ = place(old.row!, version: old.version, expiry: old.expiry, flushed: old.flushed)
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+        nextPosition = transactionStart
+        (evictions, expirations) = transactionCounters
+        inTransaction = false
+    }
+
+    /// Runs a multi-step change all-or-nothing, inside the caller's transaction if there is one.
+    mutating func atomically<R>(_ body: (inout TableState) throws(TableError) -> R) throws(TableError) -> R {
+        if inTransaction { return try body(&self) }
+        begin()
+        do {
+            let result = try body(&self)
+            commit()
+            return result
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+}
