@@ -40,6 +40,7 @@ let package = Package(
         // MARK: layer 1 — shells and adapters
         .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd"], swiftSettings: strict),
         .target(name: "ChunksTesting", dependencies: ["Chunks"], swiftSettings: strict),
+        .target(name: "RaftRuntime", dependencies: ["Raft"], swiftSettings: strict),
         .target(name: "RaftSimulation", dependencies: ["Raft", "Linearizability"], swiftSettings: strict),
 
         // MARK: layer 3 — executables
@@ -66,6 +67,7 @@ let package = Package(
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
+        .testTarget(name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "Raft"], swiftSettings: strict),
         .testTarget(name: "TablesTests", dependencies: ["Tables"], swiftSettings: strict),
     ]
 )
