@@ -71,11 +71,11 @@ extension Window {
         var lines = [
             "\(model.describe(partition: partition)): the window up to \(positionName) \(cut) "
                 + "(\(operations.count) of its \(partitionOperationCount) operations) cannot be linearized; "
-                + "these \(involved.count) results admit no valid order:"
+                + "these \(involved.count) result(s) admit no valid order:"
         ]
         lines += involved.map(line)
         if !context.isEmpty {
-            lines.append("  given that these \(context.count) other operations of the window may or may not take effect:")
+            lines.append("  even though the window's other \(context.count) operation(s) may each have taken effect or not:")
             if context.count > contextMax {
                 lines.append("  … \(context.count - contextMax) earlier ones, then:")
             }
