@@ -1,7 +1,7 @@
 /// Limits on one check, so a pathological history ends as `.unknown` instead of running forever.
 package struct CheckBudget {
     /// Search steps allowed for deciding the whole history (all partitions together). The window
-    /// search after a violation gets the same allowance again. The memo table holds at most one
+    /// search after a violation gets the same allowance again, at most 2,000,000 steps. The memo table holds at most one
     /// entry per step, so this also bounds memory (roughly 100 bytes a step for small partitions).
     package var stepsMax: Int
     /// Polled every few thousand steps; returning `true` stops the check (a wall-clock deadline
@@ -63,12 +63,17 @@ package func checkLinearizability<M: Model>(
         case .notLinearizable:
             let window = narrowWindow(
                 key: key, operations: operations, model: model,
-                budget: StepBudget(stepsMax: budget.stepsMax, shouldStop: budget.shouldStop))
+                budget: StepBudget(
+                    stepsMax: min(budget.stepsMax, narrowingStepsMax), shouldStop: budget.shouldStop))
             return .notLinearizable(window)
         }
     }
     return undecided.isEmpty ? .linearizable : .unknown(undecided: undecided)
 }
+
+/// Steps allowed for narrowing a violation to its window: enough for ordinary windows, small
+/// enough that a pathological one is reported in seconds (larger than minimal, never wrong).
+let narrowingStepsMax = 2_000_000
 
 /// Sub-histories by partition, in order of their first invocation; each keeps invocation order.
 func partitions<M: Model>(of operations: [Operation<M>], model: M)

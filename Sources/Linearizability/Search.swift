@@ -1,11 +1,16 @@
 /// One operation as the search sees it: a call position and, for operations that must be
 /// linearized, a return position. Operations without a return may be linearized at any point
-/// after their call, or left out (their outcome is unknown).
+/// after their call, or left out (their outcome is unknown). A `skippable` operation with a
+/// return may be linearized between call and return, or left out (the window search forgets
+/// results this way: it keeps the timing, so the search stays as cheap as for known results).
 struct SearchOperation<M: Model> {
     var input: M.Input
     var output: M.Output?
     var call: Int
     var ret: Int?
+    var skippable = false
+
+    var isRequired: Bool { ret != nil && !skippable }
 }
 
 enum SearchVerdict: Equatable {
@@ -43,11 +48,43 @@ struct StepBudget {
     }
 }
 
-/// A memo entry of Lowe's WGL: which operations are linearized, and the state they led to.
-/// Reaching the same pair again by another order cannot succeed where the first did not.
-private struct Memo<State: Hashable>: Hashable {
-    var linearized: [UInt64]
-    var state: State
+/// Lowe's memo of visited configurations, extended with dominance for unknown-outcome
+/// operations. A configuration is the set of linearized operations and the state they led to.
+/// Reaching one again by another order cannot succeed where the first did not (Lowe); and a
+/// configuration with the same required operations and state but *more* unknown-outcome ones
+/// used cannot do anything the one with fewer can't, since those may always be left out. Without
+/// the second rule, k unknown writes make the search try up to 2^k subsets.
+private struct MemoTable<State: Hashable> {
+    private struct Key: Hashable {
+        var required: [UInt64]
+        var state: State
+    }
+    private var table: [Key: [[UInt64]]] = [:]
+
+    /// Records the configuration; `false` if it, or one that dominates it, was seen before.
+    mutating func insert(required: [UInt64], state: State, optional: [UInt64]) -> Bool {
+        let key = Key(required: required, state: state)
+        guard let i = table.index(forKey: key) else {
+            table[key] = [optional]
+            return true
+        }
+        for seen in table.values[i] where isSubset(seen, of: optional) { return false }
+        table.values[i].append(optional)
+        return true
+    }
+
+    private func isSubset(_ a: [UInt64], of b: [UInt64]) -> Bool {
+        for w in a.indices where a[w] & ~b[w] != 0 { return false }
+        return true
+    }
+}
+
+/// A set of small integers as words of bits.
+private struct BitSet {
+    var words: [UInt64]
+    init(count: Int) { words = Array(repeating: 0, count: (count + 63) / 64) }
+    mutating func insert(_ i: Int) { words[i >> 6] |= UInt64(1) << UInt64(i & 63) }
+    mutating func remove(_ i: Int) { words[i >> 6] &= ~(UInt64(1) << UInt64(i & 63)) }
 }
 
 /// The Wing–Gong search with Lowe's memoisation (the "WGL" algorithm, Lowe 2017 §3) over one
@@ -60,44 +97,74 @@ func searchLinearization<M: Model>(
     _ operations: [SearchOperation<M>], model: M, budget: inout StepBudget
 ) -> SearchVerdict {
     // An unknown-outcome read constrains nothing.
-    let ops = operations.filter { $0.ret != nil || !model.isReadOnly($0.input) }
-    var remaining = ops.reduce(0) { $0 + ($1.ret == nil ? 0 : 1) }
+    let ops = operations.filter { $0.isRequired || !model.isReadOnly($0.input) }
+    // Operations with a return are decided (linearized or skipped) by the time the scan passes
+    // their return: their bits form one set, memoised exactly. Operations without a return stay
+    // open to the end: their bits form another, memoised with dominance.
+    var slot: [Int] = []
+    var decidedCount = 0
+    var openCount = 0
+    for o in ops {
+        if o.ret != nil { slot.append(decidedCount); decidedCount += 1 }
+        else { slot.append(openCount); openCount += 1 }
+    }
+    var remaining = ops.reduce(0) { $0 + ($1.isRequired ? 1 : 0) }
     if remaining == 0 { return .linearizable }
 
     var list = EventList(ops)
     var state = model.initialState
-    var linearized = [UInt64](repeating: 0, count: (ops.count + 63) / 64)
-    var memo = Set<Memo<M.State>>()
-    var stack: [(op: Int, state: M.State)] = []
+    var decided = BitSet(count: decidedCount)
+    var used = BitSet(count: openCount)
+    var memo = MemoTable<M.State>()
+    _ = memo.insert(required: decided.words, state: state, optional: used.words)
+    var stack: [(op: Int, state: M.State, skipped: Bool)] = []
     var entry = list.first
+
+    func mark(_ op: Int, _ on: Bool) {
+        switch (ops[op].ret != nil, on) {
+        case (true, true): decided.insert(slot[op])
+        case (true, false): decided.remove(slot[op])
+        case (false, true): used.insert(slot[op])
+        case (false, false): used.remove(slot[op])
+        }
+    }
 
     while remaining > 0 {
         guard budget.spend() else { return .exhausted }
         precondition(entry != list.tail, "a required return must be reached before the list ends")
         let op = list.op[entry]
-        if list.isCall[entry] {
-            if let next = model.step(state, ops[op].input, ops[op].output) {
-                let (word, bit) = (op >> 6, UInt64(1) << UInt64(op & 63))
-                linearized[word] |= bit
-                if memo.insert(Memo(linearized: linearized, state: next)).inserted {
-                    stack.append((op, state))
-                    state = next
-                    list.lift(op)
-                    if ops[op].ret != nil { remaining -= 1 }
-                    entry = list.first
-                    continue
-                }
-                linearized[word] &= ~bit
+        let isCall = list.isCall[entry]
+        // At a call, try to linearize the operation; at a skippable return, try to leave it out.
+        let next = isCall ? model.step(state, ops[op].input, ops[op].output) : ops[op].skippable ? state : nil
+        if let next {
+            mark(op, true)
+            if memo.insert(required: decided.words, state: next, optional: used.words) {
+                stack.append((op, state, !isCall))
+                state = next
+                list.lift(op)
+                if isCall && ops[op].isRequired { remaining -= 1 }
+                entry = list.first
+                continue
             }
-            entry = list.next[entry]
-        } else {
-            guard let top = stack.popLast() else { return .notLinearizable }
-            state = top.state
-            linearized[top.op >> 6] &= ~(UInt64(1) << UInt64(top.op & 63))
-            list.unlift(top.op)
-            if ops[top.op].ret != nil { remaining += 1 }
-            entry = list.next[list.callEntry[top.op]]
+            mark(op, false)
         }
+        if isCall {
+            entry = list.next[entry]
+            continue
+        }
+        // A return of an operation not linearized before it: undo the last linearization, and
+        // the skips made since (they were forced by it).
+        while let top = stack.last, top.skipped {
+            stack.removeLast()
+            mark(top.op, false)
+            list.unlift(top.op)
+        }
+        guard let top = stack.popLast() else { return .notLinearizable }
+        state = top.state
+        mark(top.op, false)
+        if ops[top.op].isRequired { remaining += 1 }
+        list.unlift(top.op)
+        entry = list.next[list.callEntry[top.op]]
     }
     return .linearizable
 }

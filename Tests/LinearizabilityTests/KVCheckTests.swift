@@ -224,7 +224,17 @@ import Testing
             return
         }
         #expect(undecided == ["x"])
-        #expect(history.check(KVModel()).window != nil)
+    }
+
+    @Test func concurrentWritesAndAnImpossibleRead() throws {
+        var script = ""
+        for p in 1...6 { script += "\(p) write x \(p)\n" }
+        for p in 1...6 { script += "\(p) ok\n" }
+        script += "7 read x\n7 ok 99\n"
+        let window = try #require(try kvHistory(script).check(KVModel()).window)
+        // The impossible read alone contradicts the model; the writes are context.
+        #expect(window.involved.map(\.operation.input) == [.read(key: "x")])
+        #expect(window.operations.count == 7)
     }
 
     @Test func stopConditionEndsTheSearch() throws {
