@@ -46,9 +46,14 @@ extension InteractionHarness {
         return try ids([arg])[0]
     }
 
-    /// `add-replicas N [learners=K]`: a founding group of N voters (and K learners after them).
+    /// `add-replicas N [learners=K] [bug=NAME]`: a founding group of N voters (and K learners
+    /// after them); `bug=` plants a `RaftConfig.PlantedBug` in every replica.
     mutating func addReplicas(_ args: [String]) throws(ScriptError) {
         guard let n = args.first.flatMap(UInt64.init) else { throw .badArgument(args.first ?? "") }
+        if let name = args.first(where: { $0.hasPrefix("bug=") })?.dropFirst(4) {
+            guard let bug = RaftConfig.PlantedBug(rawValue: String(name)) else { throw .badArgument(String(name)) }
+            config.plantedBug = bug
+        }
         let learners = args.dropFirst().first { $0.hasPrefix("learners=") }.flatMap { UInt64($0.dropFirst(9)) } ?? 0
         let voters = (1...n).map { ReplicaID($0) }
         let learnerIDs = learners == 0 ? [] : (n + 1...n + learners).map { ReplicaID($0) }

@@ -34,6 +34,10 @@ import Testing
                 rewritten.append(block.comment.joined(separator: "\n"))
             }
         }
+        // The harness checks safety after every command: only a script with a planted bug may
+        // report a violation, and it must.
+        let violated = rewritten.contains { $0.contains("INVARIANT VIOLATED") }
+        #expect(violated == name.contains("planted_bug"), "\(name): violation reported: \(violated)")
         if updating {
             try (rewritten.joined(separator: "\n\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
         }
