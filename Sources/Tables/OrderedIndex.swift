@@ -127,6 +127,20 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         }
     }
 
+    /// Hands `body` the rest of each leaf from `start` on, in order; stops when it returns false.
+    func forEachRun(from start: OrderedPosition, _ body: (UnsafeBufferPointer<OrderedEntry<Key>>) -> Bool) {
+        var leaf = start.leaf
+        var offset = start.offset
+        while leaf < leaves.count {
+            let going = leaves[leaf].withUnsafeBufferPointer { buffer in
+                body(UnsafeBufferPointer(rebasing: buffer[offset...]))
+            }
+            if !going { return }
+            leaf += 1
+            offset = 0
+        }
+    }
+
     /// Visits entries strictly before `end`, backward; stops when `body` returns false.
     func forEachReversed(before end: OrderedPosition, _ body: (OrderedEntry<Key>) -> Bool) {
         var leaf = min(end.leaf, leaves.count)
