@@ -92,7 +92,8 @@ extension TableState {
     // MARK: execution
 
     /// Visits the live records the path yields (a superset of the matches), until `visit` says stop.
-    func candidates(_ path: AccessPath<Row>, now: Int64, _ visit: (Int32, Row) -> Bool) {
+    /// On a scan, `filter` is applied in the loop itself so rejected records cost no further call.
+    func candidates(_ path: AccessPath<Row>, now: Int64, filter: ((Row) -> Bool)? = nil, _ visit: (Int32, Row) -> Bool) {
         switch path {
         case .keys(let keys):
             for key in keys {
@@ -116,6 +117,7 @@ extension TableState {
                     for offset in rows.indices {
                         guard let row = rows[offset] else { continue }
                         if now != .min && chunk.metas[offset].expiry <= now { continue }
+                        if let filter, !filter(row) { continue }
                         if !visit(Int32(truncatingIfNeeded: base + offset), row) { return false }
                     }
                     return true
@@ -176,12 +178,14 @@ extension TableState {
         let planned = plan(query)
         if query.requiresIndex && !planned.plan.usesIndex { throw .indexRequired(plan: planned.plan.description) }
         let filter = planned.residual.isEmpty ? nil : Predicate.and(planned.residual).compiled()
+        let isScan = if case .scan = planned.path { true } else { false }
+        let (scanFilter, indexFilter) = isScan ? (filter, nil) : (nil, filter)
         var skip = query.offset
         var remaining = query.limit ?? .max
         guard remaining > 0 else { return }
         if !planned.plan.sorts {
-            candidates(planned.path, now: now) { _, row in
-                if let filter, !filter(row) { return true }
+            candidates(planned.path, now: now, filter: scanFilter) { _, row in
+                if let filter = indexFilter, !filter(row) { return true }
                 if skip > 0 {
                     skip -= 1
                     return true
@@ -193,8 +197,8 @@ extension TableState {
         }
         let order = query.order!
         var matches: [(value: IndexValue, row: Row)] = []
-        candidates(planned.path, now: now) { _, row in
-            if let filter, !filter(row) { return true }
+        candidates(planned.path, now: now, filter: scanFilter) { _, row in
+            if let filter = indexFilter, !filter(row) { return true }
             matches.append((order.column?.value(row) ?? .null, row))
             return true
         }
