@@ -25,6 +25,14 @@ enum SlotBucket: Sendable {
         }
     }
 
+    func withSlots<R>(_ body: (UnsafeBufferPointer<Int32>) -> R) -> R {
+        switch self {
+        case .one(var slot): return withUnsafePointer(to: &slot) { body(UnsafeBufferPointer(start: $0, count: 1)) }
+        case .few(let slots): return slots.withUnsafeBufferPointer(body)
+        case .many(let slots): return ContiguousArray(slots).withUnsafeBufferPointer(body)
+        }
+    }
+
     func forEach(_ body: (Int32) -> Bool) {
         switch self {
         case .one(let slot): _ = body(slot)

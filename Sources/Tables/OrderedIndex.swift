@@ -112,16 +112,15 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         firsts.remove(at: next)
     }
 
-    /// Visits entries from `start` forward; stops when `body` returns false.
-    func forEach(from start: OrderedPosition, _ body: (OrderedEntry<Key>) -> Bool) {
+    /// Hands `body` the rest of each leaf from `start` on, in order; stops when it returns false.
+    func forEachRun(from start: OrderedPosition, _ body: (UnsafeBufferPointer<OrderedEntry<Key>>) -> Bool) {
         var leaf = start.leaf
         var offset = start.offset
         while leaf < leaves.count {
-            let done = leaves[leaf].withUnsafeBufferPointer { buffer -> Bool in
-                for i in offset..<buffer.count where !body(buffer[i]) { return true }
-                return false
+            let going = leaves[leaf].withUnsafeBufferPointer { buffer in
+                body(UnsafeBufferPointer(rebasing: buffer[offset...]))
             }
-            if done { return }
+            if !going { return }
             leaf += 1
             offset = 0
         }

@@ -35,24 +35,6 @@ public indirect enum Predicate<Row: TableRecord>: Sendable {
         .range(column, lower: Bound(value, inclusive: true), upper: nil)
     }
 
-    func matches(_ row: Row) -> Bool {
-        switch self {
-        case .key(let key): return row.key == key
-        case .keys(let keys): return keys.contains(row.key)
-        case .equal(let column, let value): return column.value(row) == value
-        case .oneOf(let column, let values): return values.contains(column.value(row))
-        case .range(let column, let lower, let upper): return Self.within(column.value(row), lower, upper)
-        case .test(let test): return test(row)
-        case .and(let parts):
-            for part in parts where !part.matches(row) { return false }
-            return true
-        case .or(let parts):
-            for part in parts where part.matches(row) { return true }
-            return false
-        case .not(let part): return !part.matches(row)
-        }
-    }
-
     @inline(__always)
     static func within(_ value: IndexValue, _ lower: Bound?, _ upper: Bound?) -> Bool {
         if let lower, lower.inclusive ? value < lower.value : value <= lower.value { return false }

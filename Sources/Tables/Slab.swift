@@ -1,6 +1,8 @@
-// Record storage: fixed-size chunks of entries addressed by slot number, plus a free list.
-// Chunks are separate arrays so a snapshot (a copy of the chunk list) shares them, and a later
-// write copies only the one chunk it touches — copy-on-write at chunk granularity.
+// Record storage: fixed-size chunks addressed by slot number, plus a free list. Each chunk keeps
+// records and their bookkeeping in two parallel arrays, so a scan reads only records (and
+// expiries only when some record can expire). Chunks are separate arrays so a snapshot (a copy of
+// the chunk list) shares them, and a later write copies only the chunk it touches —
+// copy-on-write at chunk granularity.
 
 /// One stored record with its bookkeeping. `row == nil` marks a free slot.
 public struct Entry<Row: Sendable>: Sendable {
@@ -15,24 +17,60 @@ public struct Entry<Row: Sendable>: Sendable {
     var isDirty: Bool { version > flushed }
 }
 
+struct EntryMeta: Sendable {
+    var version: UInt64
+    var expiry: Int64
+    var flushed: UInt64
+}
+
+struct SlabChunk<Row: Sendable>: Sendable {
+    var rows: ContiguousArray<Row?> = []
+    var metas: ContiguousArray<EntryMeta> = []
+}
+
 struct Slab<Row: Sendable>: Sendable {
     static var chunkShift: Int { 10 }
     static var chunkSize: Int { 1 << chunkShift }
 
-    private(set) var chunks: [ContiguousArray<Entry<Row>>] = []
+    private(set) var chunks: [SlabChunk<Row>] = []
     private var free: [Int32] = []
     /// Slots ever handed out; slots below it are either live or on the free list.
     private(set) var slotCount = 0
 
+    @inline(__always)
+    private static func split(_ slot: Int32) -> (Int, Int) {
+        let s = Int(slot)
+        return (s &>> chunkShift, s & (chunkSize - 1))
+    }
+
     subscript(slot: Int32) -> Entry<Row> {
         @inline(__always) get {
-            let s = Int(slot)
-            return chunks[s &>> Self.chunkShift][s & (Self.chunkSize - 1)]
+            let (c, o) = Self.split(slot)
+            let meta = chunks[c].metas[o]
+            return Entry(row: chunks[c].rows[o], version: meta.version, expiry: meta.expiry, flushed: meta.flushed)
         }
-        @inline(__always) _modify {
-            let s = Int(slot)
-            yield &chunks[s &>> Self.chunkShift][s & (Self.chunkSize - 1)]
+        set {
+            let (c, o) = Self.split(slot)
+            chunks[c].rows[o] = newValue.row
+            chunks[c].metas[o] = EntryMeta(version: newValue.version, expiry: newValue.expiry, flushed: newValue.flushed)
         }
+    }
+
+    @inline(__always)
+    func row(_ slot: Int32) -> Row? {
+        let (c, o) = Self.split(slot)
+        return chunks[c].rows[o]
+    }
+
+    @inline(__always)
+    func expiry(_ slot: Int32) -> Int64 {
+        let (c, o) = Self.split(slot)
+        return chunks[c].metas[o].expiry
+    }
+
+    mutating func setFlushed(_ slot: Int32, _ version: UInt64) {
+        let (c, o) = Self.split(slot)
+        chunks[c].metas[o].flushed = version
     }
 
     mutating func allocate(_ entry: Entry<Row>) -> Int32 {
@@ -44,11 +82,13 @@ struct Slab<Row: Sendable>: Sendable {
         let slot = slotCount
         slotCount += 1
         if slot & (Self.chunkSize - 1) == 0 {
-            var chunk = ContiguousArray<Entry<Row>>()
-            chunk.reserveCapacity(Self.chunkSize)
+            var chunk = SlabChunk<Row>()
+            chunk.rows.reserveCapacity(Self.chunkSize)
+            chunk.metas.reserveCapacity(Self.chunkSize)
             chunks.append(chunk)
         }
-        chunks[slot &>> Self.chunkShift].append(entry)
+        chunks[slot &>> Self.chunkShift].rows.append(entry.row)
+        chunks[slot &>> Self.chunkShift].metas.append(EntryMeta(version: entry.version, expiry: entry.expiry, flushed: entry.flushed))
         return Int32(slot)
     }
 
@@ -56,8 +96,19 @@ struct Slab<Row: Sendable>: Sendable {
     mutating func release(_ slot: Int32) -> Entry<Row> {
         let entry = self[slot]
         precondition(entry.row != nil, "slot \(slot) released twice")
-        self[slot].row = nil
+        let (c, o) = Self.split(slot)
+        chunks[c].rows[o] = nil
         free.append(slot)
         return entry
+    }
+
+    /// Visits every live slot in slot order with its record and meta.
+    func forEach(_ body: (Int32, Row, EntryMeta) -> Void) {
+        for (number, chunk) in chunks.enumerated() {
+            let base = number << Self.chunkShift
+            for o in chunk.rows.indices {
+                if let row = chunk.rows[o] { body(Int32(base + o), row, chunk.metas[o]) }
+            }
+        }
     }
 }

@@ -5,15 +5,15 @@
 public struct TableSnapshot<Row: TableRecord>: Sendable {
     /// Feed position the snapshot reflects: every change up to it, none after.
     public let position: UInt64
-    let chunks: [ContiguousArray<Entry<Row>>]
+    let chunks: [SlabChunk<Row>]
     /// Records that expired by this instant (ns) are left out.
     let now: Int64
 
     /// Visits each live record with its version and expiry (`Int64.max` for never).
     public func forEach(_ body: (_ row: Row, _ version: UInt64, _ expiry: Int64) -> Void) {
         for chunk in chunks {
-            for entry in chunk where entry.expiry > now {
-                if let row = entry.row { body(row, entry.version, entry.expiry) }
+            for o in chunk.rows.indices where chunk.metas[o].expiry > now {
+                if let row = chunk.rows[o] { body(row, chunk.metas[o].version, chunk.metas[o].expiry) }
             }
         }
     }

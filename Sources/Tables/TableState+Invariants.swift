@@ -6,26 +6,22 @@ extension TableState {
         var live = 0
         var weight = 0
         var expiring = 0
-        for (number, chunk) in slab.chunks.enumerated() {
-            for (offset, entry) in chunk.enumerated() {
-                guard let row = entry.row else { continue }
-                let slot = Int32(number << Slab<Row>.chunkShift + offset)
-                live += 1
-                weight += options.weight(row)
-                if entry.expiry != .max { expiring += 1 }
-                if primary[row.key] != slot { problems.append("primary[\(row.key)] is not slot \(slot)") }
-                if entry.version >= nextPosition { problems.append("\(row.key) has version \(entry.version) ≥ next \(nextPosition)") }
-                for index in indexes {
-                    let value = index.spec.column.value(row)
-                    switch index.spec.kind {
-                    case .hash:
-                        var found = false
-                        index.hash.bucket(value)?.forEach { found = found || $0 == slot; return !found }
-                        if !found { problems.append("hash index \(index.spec.name) lacks \(row.key)=\(value)") }
-                    case .ordered:
-                        let at = index.ordered.entry(at: index.ordered.partitionPoint { !$0.precedes(value, row.key) })
-                        if at?.slot != slot { problems.append("ordered index \(index.spec.name) lacks \(row.key)=\(value)") }
-                    }
+        slab.forEach { slot, row, entry in
+            live += 1
+            weight += options.weight(row)
+            if entry.expiry != .max { expiring += 1 }
+            if primary[row.key] != slot { problems.append("primary[\(row.key)] is not slot \(slot)") }
+            if entry.version >= nextPosition { problems.append("\(row.key) has version \(entry.version) ≥ next \(nextPosition)") }
+            for index in indexes {
+                let value = index.spec.column.value(row)
+                switch index.spec.kind {
+                case .hash:
+                    var found = false
+                    index.hash.bucket(value)?.forEach { found = found || $0 == slot; return !found }
+                    if !found { problems.append("hash index \(index.spec.name) lacks \(row.key)=\(value)") }
+                case .ordered:
+                    let at = index.ordered.entry(at: index.ordered.partitionPoint { !$0.precedes(value, row.key) })
+                    if at?.slot != slot { problems.append("ordered index \(index.spec.name) lacks \(row.key)=\(value)") }
                 }
             }
         }

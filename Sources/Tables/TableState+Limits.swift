@@ -71,9 +71,7 @@ extension TableState {
 
     var dirtyCount: Int {
         var dirty = 0
-        for chunk in slab.chunks {
-            for entry in chunk where entry.row != nil && entry.isDirty { dirty += 1 }
-        }
+        slab.forEach { _, _, meta in if meta.version > meta.flushed { dirty += 1 } }
         return dirty
     }
 }

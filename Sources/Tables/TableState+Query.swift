@@ -92,7 +92,8 @@ extension TableState {
     // MARK: execution
 
     /// Visits the live records the path yields (a superset of the matches), until `visit` says stop.
-    func candidates(_ path: AccessPath<Row>, now: Int64, _ visit: (Int32, Row) -> Bool) {
+    /// On a scan, `filter` is applied in the loop itself so rejected records cost no further call.
+    func candidates(_ path: AccessPath<Row>, now: Int64, filter: ((Row) -> Bool)? = nil, _ visit: (Int32, Row) -> Bool) {
         switch path {
         case .keys(let keys):
             for key in keys {
@@ -102,12 +103,7 @@ extension TableState {
         case .hash(let i, let values):
             for value in values {
                 guard let bucket = indexes[i].hash.bucket(value) else { continue }
-                var going = true
-                bucket.forEach { slot in
-                    let entry = slab[slot]
-                    if entry.expiry > now { going = visit(slot, entry.row!) }
-                    return going
-                }
+                let going = bucket.withSlots { slots in visitGathered(slots.count, { slots[$0] }, now, visit) }
                 if !going { return }
             }
         case .ordered(let i, let ranges, let descending):
@@ -117,9 +113,11 @@ extension TableState {
         case .scan:
             for (number, chunk) in slab.chunks.enumerated() {
                 let base = number << Slab<Row>.chunkShift
-                let going = chunk.withUnsafeBufferPointer { entries -> Bool in
-                    for offset in entries.indices where entries[offset].expiry > now {
-                        guard let row = entries[offset].row else { continue }
+                let going = chunk.rows.withUnsafeBufferPointer { rows -> Bool in
+                    for offset in rows.indices {
+                        guard let row = rows[offset] else { continue }
+                        if now != .min && chunk.metas[offset].expiry <= now { continue }
+                        if let filter, !filter(row) { continue }
                         if !visit(Int32(truncatingIfNeeded: base + offset), row) { return false }
                     }
                     return true
@@ -148,12 +146,31 @@ extension TableState {
             }
         } else {
             let start = lower.map { l in index.partitionPoint { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
-            index.forEach(from: start ?? OrderedPosition(leaf: 0, offset: 0)) { e in
-                if let u = upper, u.inclusive ? u.value < e.value : u.value <= e.value { return false }
-                return body(e)
+            index.forEachRun(from: start ?? OrderedPosition(leaf: 0, offset: 0)) { run in
+                var end = run.count
+                if let u = upper, let past = run.firstIndex(where: { u.inclusive ? u.value < $0.value : u.value <= $0.value }) {
+                    end = past
+                }
+                going = visitGathered(end, { run[$0].slot }, now, visit)
+                return going && end == run.count
             }
         }
         return going
+    }
+
+    /// Visits `count` slots in two passes: first read every expiry (independent loads, so their
+    /// cache misses overlap), then visit the live ones, whose entries are now in cache.
+    @inline(__always)
+    func visitGathered(_ count: Int, _ slot: (Int) -> Int32, _ now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
+        guard count > 0 else { return true }
+        return withUnsafeTemporaryAllocation(of: Int64.self, capacity: count) { expiries in
+            for j in 0..<count { expiries[j] = slab.expiry(slot(j)) }
+            for j in 0..<count where expiries[j] > now {
+                let s = slot(j)
+                if !visit(s, slab.row(s)!) { return false }
+            }
+            return true
+        }
     }
 
     /// Runs `query`, handing each result to `visit` in order until it returns false.
@@ -161,12 +178,14 @@ extension TableState {
         let planned = plan(query)
         if query.requiresIndex && !planned.plan.usesIndex { throw .indexRequired(plan: planned.plan.description) }
         let filter = planned.residual.isEmpty ? nil : Predicate.and(planned.residual).compiled()
+        let isScan = if case .scan = planned.path { true } else { false }
+        let (scanFilter, indexFilter) = isScan ? (filter, nil) : (nil, filter)
         var skip = query.offset
         var remaining = query.limit ?? .max
         guard remaining > 0 else { return }
         if !planned.plan.sorts {
-            candidates(planned.path, now: now) { _, row in
-                if let filter, !filter(row) { return true }
+            candidates(planned.path, now: now, filter: scanFilter) { _, row in
+                if let filter = indexFilter, !filter(row) { return true }
                 if skip > 0 {
                     skip -= 1
                     return true
@@ -178,8 +197,8 @@ extension TableState {
         }
         let order = query.order!
         var matches: [(value: IndexValue, row: Row)] = []
-        candidates(planned.path, now: now) { _, row in
-            if let filter, !filter(row) { return true }
+        candidates(planned.path, now: now, filter: scanFilter) { _, row in
+            if let filter = indexFilter, !filter(row) { return true }
             matches.append((order.column?.value(row) ?? .null, row))
             return true
         }

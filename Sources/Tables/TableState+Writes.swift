@@ -120,6 +120,6 @@ extension TableState {
     /// The downstream store holds `key` at `version`: the record is clean unless written since.
     mutating func markFlushed(_ key: Row.Key, version: UInt64) {
         guard let slot = primary[key] else { return }
-        if version > slab[slot].flushed { slab[slot].flushed = version }
+        if version > slab[slot].flushed { slab.setFlushed(slot, version) }
     }
 }

@@ -81,7 +81,7 @@ public struct TableState<Row: TableRecord>: Sendable {
 
     @inline(__always)
     func liveSlot(_ key: Row.Key, now: Int64) -> Int32? {
-        guard let slot = primary[key], slab[slot].expiry > now else { return nil }
+        guard let slot = primary[key], now == .min || slab.expiry(slot) > now else { return nil }
         return slot
     }
 

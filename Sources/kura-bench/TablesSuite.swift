@@ -108,6 +108,17 @@ enum TablesSuite {
         let putPeer = measure(n) { for r in updates { peer.state.withLock { $0.rows[r.id] = r } } }
         report.add("put", putTable, "ns", peer: "dictionary+mutex (no index)", peerValue: putPeer)
         }
+        if wanted("put-same-index-values") {
+            // The common game-state write: position and flags change, indexed columns do not.
+            let moves = (0..<n).map { _ in random.below(rows) }
+            let moveTable = measure(n) {
+                for k in moves { try! table.modify(k) { $0.x += 1; $0.flags &+= 1 } }
+            }
+            let movePeer = measure(n) {
+                for k in moves { peer.state.withLock { $0.rows[k]!.x += 1; $0.rows[k]!.flags &+= 1 } }
+            }
+            report.add("put-same-index-values", moveTable, "ns", peer: "dictionary+mutex", peerValue: movePeer)
+        }
 
         let probes = 100_000
         let owners = (0..<probes).map { _ in random.below(rows / 10) }
