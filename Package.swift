@@ -64,7 +64,7 @@ let package = Package(
             name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
         .testTarget(
             name: "InteropTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
-        .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], exclude: ["Scripts"], swiftSettings: strict),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "Raft"], swiftSettings: strict),
