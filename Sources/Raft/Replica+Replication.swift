@@ -45,7 +45,14 @@ extension Replica {
 
     /// An append with no entries at `next`, outside flow control.
     mutating func sendEmptyAppend(to member: ReplicaID) {
-        guard let p = progress[member], let prevTerm = log.term(at: p.next.previous) else { return }
+        guard let p = progress[member] else { return }
+        guard let prevTerm = log.term(at: p.next.previous) else {
+            // The log was compacted past `next` while the window was full (the follower was down
+            // while we snapshotted): its match is below our first entry, so only a snapshot helps.
+            // Without this the follower would answer heartbeats forever and never catch up.
+            _ = sendSnapshot(to: member)
+            return
+        }
         send(member, .append(prevIndex: p.next.previous, prevTerm: prevTerm, entries: [], commit: log.committed))
     }
 

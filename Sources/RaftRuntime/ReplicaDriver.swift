@@ -1,0 +1,133 @@
+// One replica of one consensus group, driven through the core's Ready cycle with the durable
+// write-ahead log, snapshot files and a state machine — everything but the network and the clock,
+// which arrive as `step` and `tick`. It follows `Ready`'s ordering obligations: persist (snapshot
+// file, then WAL append + fdatasync), then hand out messages, then install and apply, then
+// advance. One instance belongs to one thread (the group's loop); the WAL may be shared by many.
+import Raft
+
+public final class ReplicaDriver<Machine: ReplicatedStateMachine> {
+    public struct Output {
+        /// Send these once `process()` returns (they are backed by durable state).
+        public var messages: [Message] = []
+        /// The machine's reply for every applied command. A proposer matches index *and* term: an
+        /// entry it proposed may have been replaced at that index by another leader's.
+        public var replies: [(index: LogIndex, term: Term, reply: [UInt8])] = []
+        /// Effects to run: only on the leader, never from replay.
+        public var effects: [Machine.Effect] = []
+        /// Linearizable reads now safe to serve (the machine has applied their index).
+        public var reads: [ReadState] = []
+    }
+
+    public let id: ReplicaID
+    public let group: UInt64
+    public private(set) var replica: Replica<MemoryRaftLog>
+    public private(set) var machine: Machine
+    let wal: WriteAheadLog
+    let directory: String
+    /// Entries at or below this index were applied before the last restart: no effects for them.
+    let replayThrough: LogIndex
+    /// Take a snapshot (and compact the log) every this many applied entries.
+    let snapshotEvery: Int
+    var snapshotIndex: LogIndex
+
+    /// Opens the replica from what `wal` and the snapshot file hold. A group with no state on disk
+    /// starts from `bootstrap` (founding members) or empty (a joiner, to receive a snapshot).
+    public init(
+        id: ReplicaID, group: UInt64, config: RaftConfig, wal: WriteAheadLog, recovered: RecoveredGroup?,
+        directory: String, bootstrap: Configuration?, snapshotEvery: Int = 10_000
+    ) throws {
+        self.id = id
+        self.group = group
+        self.wal = wal
+        self.directory = directory
+        self.snapshotEvery = snapshotEvery
+        var snapshot = try SnapshotFile.read(directory: directory, group: group)
+        var recovered = recovered ?? RecoveredGroup()
+        if snapshot == nil && recovered.hardState == HardState() && recovered.entries.isEmpty, let bootstrap {
+            // A founding member's first start: persist the founding snapshot (it holds the
+            // configuration) and hard state, so every later start finds them on disk.
+            let founding = MemoryRaftLog(bootstrap: bootstrap, data: try Machine(snapshot: []).snapshot())
+            let image = try founding.snapshot()
+            try SnapshotFile.write(image, directory: directory, group: group)
+            try wal.appendAndSync([.hardState(group: group, founding.hardState),
+                                   .snapshot(group: group, index: image.metadata.index, term: image.metadata.term)])
+            snapshot = image
+            recovered.hardState = founding.hardState
+        }
+        // A joiner with nothing on disk starts empty; the leader will send it a snapshot.
+        let base = snapshot ?? Snapshot(metadata: .init(index: 0, term: 0, configuration: .empty), data: [])
+        let entries = recovered.entries.filter { $0.index > base.metadata.index }
+        let storage = MemoryRaftLog(snapshot: base, hardState: recovered.hardState, entries: entries)
+        machine = try Machine(snapshot: base.data)
+        snapshotIndex = base.metadata.index
+        replayThrough = storage.hardState.commit
+        var config = config
+        config.seed = config.seed ^ id.rawValue
+        replica = Replica(id: id, config: config, storage: storage)
+    }
+
+    public func tick() { replica.tick() }
+    public func step(_ message: Message) { replica.step(message) }
+
+    /// Proposes a command; the (index, term) it returns identifies its reply in a later Output.
+    public func propose(_ command: [UInt8]) throws(ProposalError) -> (index: LogIndex, term: Term) {
+        let index = try replica.propose(command)
+        return (index, replica.term)
+    }
+
+    /// Does every piece of pending Ready work; returns what the caller must send and answer.
+    public func process() throws -> Output {
+        var output = Output()
+        while replica.hasReady {
+            let ready = replica.ready()
+            try persist(ready)
+            output.messages += ready.messages
+            if let snapshot = ready.snapshot {
+                machine = try Machine(snapshot: snapshot.data)
+                snapshotIndex = snapshot.metadata.index
+            }
+            let leader = replica.role == .leader
+            for entry in ready.committedEntries {
+                guard case .command(let command) = entry.payload else { continue }
+                let (reply, effects) = machine.apply(command, at: entry.index)
+                output.replies.append((entry.index, entry.term, reply))
+                if leader && entry.index > replayThrough { output.effects += effects }
+            }
+            output.reads += ready.readStates
+            replica.advance(ready)
+            try compactIfDue()
+        }
+        return output
+    }
+
+    /// Step 1 of the Ready contract: snapshot file, then entries and hard state, durably.
+    func persist(_ ready: Ready) throws {
+        var records: [WALRecord] = []
+        if let snapshot = ready.snapshot {
+            try SnapshotFile.write(snapshot, directory: directory, group: group)
+            replica.storage.apply(snapshot)
+            records.append(.snapshot(group: group, index: snapshot.metadata.index, term: snapshot.metadata.term))
+        }
+        records += ready.entries.map { .entry(group: group, $0) }
+        replica.storage.append(ready.entries)
+        if let hard = ready.hardState {
+            records.append(.hardState(group: group, hard))
+            replica.storage.setHardState(hard)
+        }
+        if !records.isEmpty { try wal.appendAndSync(records) }
+    }
+
+    /// Every `snapshotEvery` applied entries: snapshot the machine, store it, compact log and WAL.
+    func compactIfDue() throws {
+        let applied = replica.appliedIndex
+        guard snapshotIndex.distance(to: applied) >= snapshotEvery, let term = replica.term(at: applied) else { return }
+        let snapshot = Snapshot(
+            metadata: SnapshotMetadata(index: applied, term: term, configuration: replica.configuration(at: applied)),
+            data: machine.snapshot())
+        try SnapshotFile.write(snapshot, directory: directory, group: group)
+        replica.storage.createSnapshot(snapshot)
+        replica.storage.compact(through: applied)
+        try wal.compact(group: group, through: applied, term: term)
+        snapshotIndex = applied
+    }
+}
