@@ -30,25 +30,30 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
 
     /// The first position whose entry satisfies `isAtOrAfter`, a predicate that is false, then
     /// true along the index order.
-    func partitionPoint(_ isAtOrAfter: (OrderedEntry<Key>) -> Bool) -> OrderedPosition {
+    func partitionPoint(_ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> OrderedPosition {
         // First leaf whose first entry is at or after the target; the target may begin in the leaf before.
-        var low = 0
-        var high = firsts.count
-        while low < high {
-            let mid = (low + high) >> 1
-            if isAtOrAfter(firsts[mid]) { high = mid } else { low = mid + 1 }
+        // Searches run over unsafe buffers so entries are compared in place, not copied out.
+        let low = firsts.withUnsafeBufferPointer { firsts in
+            var low = 0
+            var high = firsts.count
+            while low < high {
+                let mid = (low + high) >> 1
+                if isAtOrAfter(firsts[mid]) { high = mid } else { low = mid + 1 }
+            }
+            return low
         }
         if low == 0 { return OrderedPosition(leaf: 0, offset: 0) }
         let leaf = low - 1
-        let entries = leaves[leaf]
-        var l = 1
-        var h = entries.count
-        while l < h {
-            let mid = (l + h) >> 1
-            if isAtOrAfter(entries[mid]) { h = mid } else { l = mid + 1 }
+        let offset = leaves[leaf].withUnsafeBufferPointer { entries in
+            var l = 1
+            var h = entries.count
+            while l < h {
+                let mid = (l + h) >> 1
+                if isAtOrAfter(entries[mid]) { h = mid } else { l = mid + 1 }
+            }
+            return l == entries.count ? -1 : l
         }
-        if l == entries.count { return OrderedPosition(leaf: low, offset: 0) }
-        return OrderedPosition(leaf: leaf, offset: l)
+        return offset < 0 ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: leaf, offset: offset)
     }
 
     func entry(at position: OrderedPosition) -> OrderedEntry<Key>? {

@@ -38,7 +38,7 @@ public final class Table<Row: TableRecord>: Sendable {
         locked { s, now in
             guard let slot = s.liveSlot(key, now: now) else { return nil }
             s.touch(slot)
-            return s.slab[slot].row
+            return s.slab.row(slot)
         }
     }
 
