@@ -30,7 +30,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         switch spec.kind {
         case .hash: return hash.bucket(value)?.first
         case .ordered:
-            let found = ordered.entry(at: ordered.partitionPoint { !($0.value < value) })
+            let found = ordered.entry(at: ordered.partitionPoint(prefix: value.orderPrefix) { !($0.value < value) })
             return found?.value == value ? found?.slot : nil
         }
     }
