@@ -38,7 +38,7 @@ public final class Table<Row: TableRecord>: Sendable {
         locked { s, now in
             guard let slot = s.liveSlot(key, now: now) else { return nil }
             s.touch(slot)
-            return s.slab[slot].row
+            return s.slab.row(slot)
         }
     }
 
@@ -60,6 +60,7 @@ public final class Table<Row: TableRecord>: Sendable {
     public func select(_ query: Query<Row>) throws(TableError) -> [Row] {
         try locked { (s, now) throws(TableError) -> [Row] in
             var rows: [Row] = []
+            rows.reserveCapacity(min(query.limit ?? 16, 16))  // index probes return a few records: one allocation
             try s.execute(query, now: now) { rows.append($0); return true }
             return rows
         }

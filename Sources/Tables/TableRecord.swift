@@ -16,7 +16,8 @@ public enum IndexValue: Hashable, Comparable, Sendable {
     case uint(UInt64)
     case string(String)
 
-    private var rank: Int {
+    @usableFromInline
+    var rank: Int {
         switch self {
         case .null: 0
         case .bool: 1
@@ -26,13 +27,40 @@ public enum IndexValue: Hashable, Comparable, Sendable {
         }
     }
 
+    // Written as nested switches, not a switch over `(lhs, rhs)`: forming that tuple copies both
+    // values through outlined copy functions, which dominated index maintenance.
+    @inlinable
     public static func < (lhs: IndexValue, rhs: IndexValue) -> Bool {
-        switch (lhs, rhs) {
-        case (.int(let a), .int(let b)): a < b
-        case (.uint(let a), .uint(let b)): a < b
-        case (.string(let a), .string(let b)): a < b
-        case (.bool(let a), .bool(let b)): !a && b
-        default: lhs.rank < rhs.rank
+        switch lhs {
+        case .int(let a): if case .int(let b) = rhs { return a < b }
+        case .uint(let a): if case .uint(let b) = rhs { return a < b }
+        case .string(let a): if case .string(let b) = rhs { return a < b }
+        case .bool(let a): if case .bool(let b) = rhs { return !a && b }
+        case .null: if case .null = rhs { return false }
+        }
+        return lhs.rank < rhs.rank
+    }
+
+    @inlinable
+    public static func == (lhs: IndexValue, rhs: IndexValue) -> Bool {
+        switch lhs {
+        case .int(let a): if case .int(let b) = rhs { return a == b }
+        case .uint(let a): if case .uint(let b) = rhs { return a == b }
+        case .string(let a): if case .string(let b) = rhs { return a == b }
+        case .bool(let a): if case .bool(let b) = rhs { return a == b }
+        case .null: if case .null = rhs { return true }
+        }
+        return false
+    }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0 as UInt8)
+        case .bool(let v): hasher.combine(v)
+        case .int(let v): hasher.combine(v)
+        case .uint(let v): hasher.combine(v)
+        case .string(let v): hasher.combine(v)
         }
     }
 }

@@ -20,7 +20,7 @@ extension TableState {
                     index.hash.bucket(value)?.forEach { found = found || $0 == slot; return !found }
                     if !found { problems.append("hash index \(index.spec.name) lacks \(row.key)=\(value)") }
                 case .ordered:
-                    let at = index.ordered.entry(at: index.ordered.partitionPoint { !$0.precedes(value, row.key) })
+                    let at = index.ordered.entry(at: index.ordered.position(of: value, row.key))
                     if at?.slot != slot { problems.append("ordered index \(index.spec.name) lacks \(row.key)=\(value)") }
                 }
             }

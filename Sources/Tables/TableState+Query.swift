@@ -139,13 +139,13 @@ extension TableState {
             return going
         }
         if descending {
-            let end = upper.map { u in index.partitionPoint { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
+            let end = upper.map { u in index.partitionPoint(prefix: u.value.orderPrefix) { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
             index.forEachReversed(before: end ?? index.endPosition) { e in
                 if let l = lower, l.inclusive ? e.value < l.value : e.value <= l.value { return false }
                 return body(e)
             }
         } else {
-            let start = lower.map { l in index.partitionPoint { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
+            let start = lower.map { l in index.partitionPoint(prefix: l.value.orderPrefix) { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
             index.forEachRun(from: start ?? OrderedPosition(leaf: 0, offset: 0)) { run in
                 var end = run.count
                 if let u = upper, let past = run.firstIndex(where: { u.inclusive ? u.value < $0.value : u.value <= $0.value }) {

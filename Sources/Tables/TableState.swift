@@ -30,7 +30,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         switch spec.kind {
         case .hash: return hash.bucket(value)?.first
         case .ordered:
-            let found = ordered.entry(at: ordered.partitionPoint { !($0.value < value) })
+            let found = ordered.entry(at: ordered.partitionPoint(prefix: value.orderPrefix) { !($0.value < value) })
             return found?.value == value ? found?.slot : nil
         }
     }
@@ -63,6 +63,9 @@ public struct TableState<Row: TableRecord>: Sendable {
     var transactionStart: UInt64 = 0
     var transactionCounters = (evictions: 0, expirations: 0)
     var pending: [Change<Row>] = []
+    /// Readers suspended in `Table.waitForChanges`, by ticket.
+    var feedWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    var nextWaiterTicket = 0
     var undo: [Undo<Row>] = []
 
     init(schema: TableSchema<Row>, options: TableOptions<Row>, after position: UInt64 = 0) {
@@ -143,7 +146,12 @@ public struct TableState<Row: TableRecord>: Sendable {
         let position = nextPosition
         nextPosition += 1
         let change = Change(position: position, kind: kind, key: key, row: row)
-        if inTransaction { pending.append(change) } else { feed.append(change) }
+        if inTransaction {
+            pending.append(change)
+        } else {
+            feed.append(change)
+            if !feedWaiters.isEmpty { wakeFeedWaiters() }
+        }
         return position
     }
 
@@ -171,6 +179,7 @@ public struct TableState<Row: TableRecord>: Sendable {
     mutating func commit() {
         precondition(inTransaction, "table \(schema.name): commit outside a transaction")
         for change in pending { feed.append(change) }
+        if !feedWaiters.isEmpty && !pending.isEmpty { wakeFeedWaiters() }
         pending.removeAll(keepingCapacity: true)
         undo.removeAll(keepingCapacity: true)
         inTransaction = false

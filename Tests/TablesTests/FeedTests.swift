@@ -49,3 +49,35 @@ import Tables
         #expect(copy.get(1) == Player(id: 1) && copy.getVersioned(1)?.version == 1)
     }
 }
+
+@Suite struct FeedWaitingTests {
+    @Test func aSubscriberReceivesEveryChangeInOrderInBatches() async throws {
+        let table = Table(Player.schema, clock: ManualClock())
+        let reader = Task {
+            var positions: [UInt64] = []
+            var batches = 0
+            for await read in table.changeBatches(after: 0, limit: 50) {
+                guard case .changes(let batch) = read else { break }
+                batches += 1
+                positions += batch.map(\.position)
+                if positions.count >= 300 { break }
+            }
+            return (positions, batches)
+        }
+        for id in Int64(0)..<300 {
+            try table.insert(Player(id: id))
+            if id % 40 == 0 { await Task.yield() }
+        }
+        let (positions, batches) = await reader.value
+        #expect(positions == Array(1...300))
+        #expect(batches >= 6 && batches <= 300)
+    }
+
+    @Test func aCancelledWaiterReturns() async {
+        let table = Table(Player.schema, clock: ManualClock())
+        let waiter = Task { await table.waitForChanges(after: 0) }
+        waiter.cancel()
+        await waiter.value
+        #expect(table.position == 0)
+    }
+}

@@ -224,3 +224,39 @@ import Tables
         }
     }
 }
+
+extension LargeTableTests {
+    /// Strings and negative integers in ordered indexes (their prefixes tie or cross zero).
+    @Test func orderedIndexesOnStringsAndNegativeNumbers() throws {
+        let schema = TableSchema<Player>(name: "mixed", indexes: [
+            IndexSpec(Player.nameColumn, .ordered), IndexSpec(Player.scoreColumn, .ordered),
+        ])
+        var random = SeededGenerator(seed: 5)
+        let table = Table(schema, clock: ManualClock())
+        var model: [Int64: Player] = [:]
+        for id in Int64(0)..<3000 {
+            let r = Player(id: id, score: Int64.random(in: -1_000_000...1_000_000, using: &random) * (1 << 40),
+                           name: String(Int.random(in: 0..<500, using: &random), radix: 7))
+            try table.insert(r)
+            model[id] = r
+        }
+        for id in stride(from: Int64(0), to: 3000, by: 3) {
+            try table.delete(id)
+            model[id] = nil
+        }
+        #expect(table.invariantViolations() == [])
+        for _ in 0..<40 {
+            let a = String(Int.random(in: 0..<500, using: &random), radix: 7)
+            let b = String(Int.random(in: 0..<500, using: &random), radix: 7)
+            let (low, high) = (min(a, b), max(a, b))
+            let byName = Query<Player>(.range(Player.nameColumn, lower: Bound(.string(low), inclusive: true),
+                                              upper: Bound(.string(high), inclusive: false)), order: .by(Player.nameColumn))
+            let expected = model.values.filter { $0.name >= low && $0.name < high }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+            #expect(try table.select(byName) == expected)
+            let cut = Int64.random(in: -1_000_000...1_000_000, using: &random) * (1 << 40)
+            let below = Query<Player>(.less(Player.scoreColumn, .int(cut)), order: .by(Player.scoreColumn, descending: true))
+            let wanted = model.values.filter { $0.score < cut }.sorted { ($0.score, $0.id) > ($1.score, $1.id) }
+            #expect(try table.select(below) == wanted)
+        }
+    }
+}
