@@ -1,9 +1,9 @@
 // A casync/desync local chunk store: `<root>/<first 4 hex>/<64 hex id>.cacnk` for zstd chunks and
 // `<root>/<4 hex>/<64 hex id>` for uncompressed ones; both forms may sit in one store.
 //
-// Writes are atomic and never replace: a chunk is written to a temporary file in its directory and
-// hard-linked to its name (link fails if the name exists, like casync's RENAME_NOREPLACE), then the
-// temporary name is removed. A reader therefore sees a whole chunk or none, and concurrent writers of
+// Writes are atomic and never replace: a chunk is written to an anonymous file in its directory
+// (O_TMPFILE) and linked to its name — link fails if the name exists, like casync's RENAME_NOREPLACE —
+// or, where O_TMPFILE is missing, to a named temporary file that is linked and then removed. A reader therefore sees a whole chunk or none, and concurrent writers of
 // the same chunk (same content, by addressing) are both fine.
 //
 // Durability (fsync policy): `.never` leaves flushing to the kernel, as casync and desync do;
@@ -89,11 +89,15 @@ public final class FileSystemChunkStore: PrunableChunkStore {
                 try FileIO.makeDirectory(directory)
                 knownDirectories.withLock { _ = $0.insert(prefix) }
             }
-            let temporary = "\(directory)/.\(hex).\(temporaryPrefix)\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue).tmp"
-            try FileIO.writeNewFile(temporary, bytes: chunk.bytes, mode: 0o444, sync: fsync == .always)
-            defer { unlink(temporary) }
-            if link(temporary, path(of: chunk.id, form: form)) != 0 && errno != EEXIST {
-                throw FileIOError(path: path(of: chunk.id, form: form), operation: "link", code: errno)
+            let target = path(of: chunk.id, form: form)
+            if try !FileIO.writeAnonymousThenLink(directory: directory, target: target, bytes: chunk.bytes, mode: 0o444, sync: fsync == .always) {
+                // No O_TMPFILE here: a named temporary file, linked into place, then removed.
+                let temporary = "\(directory)/.\(hex).\(temporaryPrefix)\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue).tmp"
+                try FileIO.writeNewFile(temporary, bytes: chunk.bytes, mode: 0o444, sync: fsync == .always)
+                defer { unlink(temporary) }
+                if link(temporary, target) != 0 && errno != EEXIST {
+                    throw FileIOError(path: target, operation: "link", code: errno)
+                }
             }
             if fsync == .always { try FileIO.syncDirectory(directory) }
         } catch {

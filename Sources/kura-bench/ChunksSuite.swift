@@ -83,7 +83,7 @@ enum ChunksSuite {
             report.add("make-\(label)", makeRates["kura"]!, "MB/s", peer: "casync make", peerValue: makeRates["casync"]!)
             report.add("extract-\(label)", extractRates["kura"]!, "MB/s", peer: "casync extract", peerValue: extractRates["casync"]!)
             if label == "random" {
-                report.add("make-random-of-machine-limit", 100 * makeRates["kura"]! / limit, "%", peer: "machine limit MB/s", peerValue: limit)
+                report.add("make-random-share-of-machine-limit", 100 * makeRates["kura"]! / limit, "%")
             }
             try FileManager.default.removeItem(atPath: input)
         }
