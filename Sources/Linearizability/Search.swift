@@ -144,8 +144,9 @@ struct BitSet {
 /// partition. Calls and returns form a doubly linked list in time order, kept in arrays. The
 /// search walks it: at a call, it tries to linearize that operation next (apply it to the model,
 /// unlink its call and return, restart from the head); at a return, the operation returning
-/// there was not linearized before it, so the last choice is undone. It succeeds once every
-/// operation with a return is linearized; operations without one never block anything.
+/// there was not linearized before it, so the last choice is undone — unless the operation is
+/// skippable, which is then left out. It succeeds once every required operation is linearized;
+/// operations without a return never block anything.
 func searchLinearization<M: Model>(
     _ operations: [SearchOperation<M>], model: M, budget: inout StepBudget
 ) -> SearchVerdict {
