@@ -2,7 +2,8 @@
 package struct CheckBudget {
     /// Search steps allowed for deciding the whole history (all partitions together). The window
     /// search after a violation gets a few times the steps the check took, at most 2,000,000. The memo table holds at most one
-    /// entry per step, so this also bounds memory (roughly 100 bytes a step for small partitions).
+    /// entry per step, so this also bounds memory (roughly 100 bytes a step for small partitions);
+    /// independently, one partition's search stops at about 1 GiB of memo.
     package var stepsMax: Int
     /// Polled every few thousand steps; returning `true` stops the check (a wall-clock deadline
     /// supplied by a shell — this target reads no clock).

@@ -82,6 +82,9 @@ private struct MemoTable<State: Hashable> {
         }
     }
     private var exact = Set<Full>()
+    /// A rough count of the bytes held, so a huge partition ends as "unknown" before it
+    /// exhausts memory (one bit set per entry: large partitions make large entries).
+    private(set) var bytes = 0
     private var recent: [Key: [[UInt64]]] = [:]
     private let hasOpen: Bool
     private static var recentMax: Int { 16 }
@@ -94,6 +97,7 @@ private struct MemoTable<State: Hashable> {
         guard exact.insert(Full(key: key, usedHash: used.hash, used: used.words)).inserted else {
             return false
         }
+        bytes += 96 + 8 * (decided.words.count + used.words.count)
         guard hasOpen else { return true }
         if let i = recent.index(forKey: key) {
             for seen in recent.values[i] where isSubset(seen, of: used.words) { return false }
@@ -110,6 +114,9 @@ private struct MemoTable<State: Hashable> {
         return true
     }
 }
+
+/// The memo size at which a search gives up (as if out of steps).
+let memoBytesMax = 1 << 30
 
 /// A set of small integers as words of bits, with an incremental Zobrist hash.
 struct BitSet {
@@ -187,7 +194,7 @@ func searchLinearization<M: Model>(
     func isUsed(_ op: Int) -> Bool { used.contains(slot[op]) }
 
     while remaining > 0 {
-        guard budget.spend() else { return .exhausted }
+        guard budget.spend(), memo.bytes <= memoBytesMax else { return .exhausted }
         precondition(entry != list.tail, "a required return must be reached before the list ends")
         let op = list.op[entry]
         let isCall = list.isCall[entry]
