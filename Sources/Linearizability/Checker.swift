@@ -1,3 +1,17 @@
+// Linearizability: a checker of concurrent histories against sequential models.
+//
+//   var history = History<KVModel>()                      // events in time order
+//   try history.invoke(process: 1, .write(key: "x", 1))
+//   try history.ok(process: 1, .written)                  // or .fail(process:), .info(process:)
+//   switch history.check(KVModel()) {                     // or checkLinearizability(_:model:budget:)
+//   case .linearizable: …
+//   case .notLinearizable(let window): print(window.describe(model: KVModel()).joined(separator: "\n"))
+//   case .unknown(let undecided): …                       // budget ran out
+//   }
+//
+// Search.swift holds the WGL search, Window.swift the narrowing of a violation, HistoryFile.swift
+// the JSON-lines reader and CheckHistoryTool.swift the `kura-sim check-history` command's logic.
+
 /// Limits on one check, so a pathological history ends as `.unknown` instead of running forever.
 package struct CheckBudget {
     /// Search steps allowed for deciding the whole history (all partitions together). The window
