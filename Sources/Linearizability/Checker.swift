@@ -1,8 +1,23 @@
+// Linearizability: a checker of concurrent histories against sequential models.
+//
+//   var history = History<KVModel>()                      // events in time order
+//   try history.invoke(process: 1, .write(key: "x", 1))
+//   try history.ok(process: 1, .written)                  // or .fail(process:), .info(process:)
+//   switch history.check(KVModel()) {                     // or checkLinearizability(_:model:budget:)
+//   case .linearizable: …
+//   case .notLinearizable(let window): print(window.describe(model: KVModel()).joined(separator: "\n"))
+//   case .unknown(let undecided): …                       // budget ran out
+//   }
+//
+// Search.swift holds the WGL search, Window.swift the narrowing of a violation, HistoryFile.swift
+// the JSON-lines reader and CheckHistoryTool.swift the `kura-sim check-history` command's logic.
+
 /// Limits on one check, so a pathological history ends as `.unknown` instead of running forever.
 package struct CheckBudget {
     /// Search steps allowed for deciding the whole history (all partitions together). The window
-    /// search after a violation gets the same allowance again, at most 2,000,000 steps. The memo table holds at most one
-    /// entry per step, so this also bounds memory (roughly 100 bytes a step for small partitions).
+    /// search after a violation gets a few times the steps the check took, at most 2,000,000. The memo table holds at most one
+    /// entry per step, so this also bounds memory (roughly 100 bytes a step for small partitions);
+    /// independently, one partition's search stops at about 1 GiB of memo.
     package var stepsMax: Int
     /// Polled every few thousand steps; returning `true` stops the check (a wall-clock deadline
     /// supplied by a shell — this target reads no clock).
@@ -55,6 +70,7 @@ package func checkLinearizability<M: Model>(
     var undecided: [M.PartitionKey] = []
     for (key, operations) in partitions(of: history.allOperations, model: model) {
         let searchable = operations.map { SearchOperation<M>($0) }
+        let before = steps.remaining
         switch searchLinearization(searchable, model: model, budget: &steps) {
         case .linearizable:
             continue
@@ -64,16 +80,20 @@ package func checkLinearizability<M: Model>(
             let window = narrowWindow(
                 key: key, operations: operations, model: model,
                 budget: StepBudget(
-                    stepsMax: min(budget.stepsMax, narrowingStepsMax), shouldStop: budget.shouldStop))
+                    stepsMax: narrowingSteps(checkSteps: before - steps.remaining, stepsMax: budget.stepsMax),
+                    shouldStop: budget.shouldStop))
             return .notLinearizable(window)
         }
     }
     return undecided.isEmpty ? .linearizable : .unknown(undecided: undecided)
 }
 
-/// Steps allowed for narrowing a violation to its window: enough for ordinary windows, small
-/// enough that a pathological one is reported in seconds (larger than minimal, never wrong).
-let narrowingStepsMax = 2_000_000
+/// Steps allowed for narrowing a violation to its window: a few times what finding it took
+/// (each probe re-checks a part of the same partition), at least enough for ordinary windows, at
+/// most 2,000,000, so a pathological window is reported in seconds (larger, never wrong).
+func narrowingSteps(checkSteps: Int, stepsMax: Int) -> Int {
+    min(stepsMax, 2_000_000, max(200_000, 4 * checkSteps))
+}
 
 /// Sub-histories by partition, in order of their first invocation; each keeps invocation order.
 func partitions<M: Model>(of operations: [Operation<M>], model: M)

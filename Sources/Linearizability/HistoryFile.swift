@@ -33,7 +33,8 @@ package func readHistory<F: HistoryLineFormat>(_ text: String, format: F)
 {
     var history = History<F.M>()
     var pending: [ProcessID: (f: String, key: String, input: F.M.Input, line: Int)] = [:]
-    for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    let body = text.hasPrefix("\u{FEFF}") ? text.dropFirst() : text[...]  // a byte-order mark
+    for (offset, rawLine) in body.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
         let number = offset + 1
         guard rawLine.contains(where: { !$0.isWhitespace }) else { continue }
         do throws(LineProblem) {

@@ -49,27 +49,63 @@ struct StepBudget {
 }
 
 /// Lowe's memo of visited configurations, extended with dominance for unknown-outcome
-/// operations. A configuration is the set of linearized operations and the state they led to.
-/// Reaching one again by another order cannot succeed where the first did not (Lowe); and a
-/// configuration with the same required operations and state but *more* unknown-outcome ones
-/// used cannot do anything the one with fewer can't, since those may always be left out. Without
-/// the second rule, k unknown writes make the search try up to 2^k subsets.
+/// operations. A configuration is the set of decided operations, the set of used open ones (no
+/// return: unknown outcome), and the state they led to. Reaching one again by another order
+/// cannot succeed where the first did not (Lowe). And a configuration with the same decided
+/// operations and state but *more* open ones used cannot do anything the one with fewer can't,
+/// since open operations may always be left out; this is checked against the few most recent
+/// such configurations only, which keeps each step cheap (pruning less is still exact).
 private struct MemoTable<State: Hashable> {
+    /// Bit sets hashed incrementally (Zobrist): equality still compares the words.
     private struct Key: Hashable {
-        var required: [UInt64]
+        var hash: UInt64
+        var decided: [UInt64]
         var state: State
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(hash)
+            hasher.combine(state)
+        }
+        static func == (a: Key, b: Key) -> Bool {
+            a.hash == b.hash && a.state == b.state && a.decided == b.decided
+        }
     }
-    private var table: [Key: [[UInt64]]] = [:]
+    private struct Full: Hashable {
+        var key: Key
+        var usedHash: UInt64
+        var used: [UInt64]
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(key)
+            hasher.combine(usedHash)
+        }
+        static func == (a: Full, b: Full) -> Bool {
+            a.usedHash == b.usedHash && a.key == b.key && a.used == b.used
+        }
+    }
+    private var exact = Set<Full>()
+    /// A rough count of the bytes held, so a huge partition ends as "unknown" before it
+    /// exhausts memory (one bit set per entry: large partitions make large entries).
+    private(set) var bytes = 0
+    private var recent: [Key: [[UInt64]]] = [:]
+    private let hasOpen: Bool
+    private static var recentMax: Int { 16 }
+
+    init(hasOpen: Bool) { self.hasOpen = hasOpen }
 
     /// Records the configuration; `false` if it, or one that dominates it, was seen before.
-    mutating func insert(required: [UInt64], state: State, optional: [UInt64]) -> Bool {
-        let key = Key(required: required, state: state)
-        guard let i = table.index(forKey: key) else {
-            table[key] = [optional]
-            return true
+    mutating func insert(decided: BitSet, state: State, used: BitSet) -> Bool {
+        let key = Key(hash: decided.hash, decided: decided.words, state: state)
+        guard exact.insert(Full(key: key, usedHash: used.hash, used: used.words)).inserted else {
+            return false
         }
-        for seen in table.values[i] where isSubset(seen, of: optional) { return false }
-        table.values[i].append(optional)
+        bytes += 96 + 8 * (decided.words.count + used.words.count)
+        guard hasOpen else { return true }
+        if let i = recent.index(forKey: key) {
+            for seen in recent.values[i] where isSubset(seen, of: used.words) { return false }
+            if recent.values[i].count == Self.recentMax { recent.values[i].removeFirst() }
+            recent.values[i].append(used.words)
+        } else {
+            recent[key] = [used.words]
+        }
         return true
     }
 
@@ -79,20 +115,45 @@ private struct MemoTable<State: Hashable> {
     }
 }
 
-/// A set of small integers as words of bits.
-private struct BitSet {
-    var words: [UInt64]
+/// The memo size at which a search gives up (as if out of steps).
+let memoBytesMax = 1 << 30
+
+/// A set of small integers as words of bits, with an incremental Zobrist hash.
+struct BitSet {
+    private(set) var words: [UInt64]
+    private(set) var hash: UInt64 = 0
     init(count: Int) { words = Array(repeating: 0, count: (count + 63) / 64) }
-    mutating func insert(_ i: Int) { words[i >> 6] |= UInt64(1) << UInt64(i & 63) }
-    mutating func remove(_ i: Int) { words[i >> 6] &= ~(UInt64(1) << UInt64(i & 63)) }
+
+    mutating func insert(_ i: Int) {
+        precondition(!contains(i), "bit \(i) already set")
+        words[i >> 6] |= UInt64(1) << UInt64(i & 63)
+        hash ^= Self.zobrist(i)
+    }
+
+    mutating func remove(_ i: Int) {
+        precondition(contains(i), "bit \(i) not set")
+        words[i >> 6] &= ~(UInt64(1) << UInt64(i & 63))
+        hash ^= Self.zobrist(i)
+    }
+
+    func contains(_ i: Int) -> Bool { words[i >> 6] & (UInt64(1) << UInt64(i & 63)) != 0 }
+
+    /// A fixed pseudo-random word per element (SplitMix64 finaliser).
+    private static func zobrist(_ i: Int) -> UInt64 {
+        var z = UInt64(truncatingIfNeeded: i) &* 0x9E37_79B9_7F4A_7C15 &+ 0x6A09_E667_F3BC_C909
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 /// The Wing–Gong search with Lowe's memoisation (the "WGL" algorithm, Lowe 2017 §3) over one
 /// partition. Calls and returns form a doubly linked list in time order, kept in arrays. The
 /// search walks it: at a call, it tries to linearize that operation next (apply it to the model,
 /// unlink its call and return, restart from the head); at a return, the operation returning
-/// there was not linearized before it, so the last choice is undone. It succeeds once every
-/// operation with a return is linearized; operations without one never block anything.
+/// there was not linearized before it, so the last choice is undone — unless the operation is
+/// skippable, which is then left out. It succeeds once every required operation is linearized;
+/// operations without a return never block anything.
 func searchLinearization<M: Model>(
     _ operations: [SearchOperation<M>], model: M, budget: inout StepBudget
 ) -> SearchVerdict {
@@ -110,13 +171,14 @@ func searchLinearization<M: Model>(
     }
     var remaining = ops.reduce(0) { $0 + ($1.isRequired ? 1 : 0) }
     if remaining == 0 { return .linearizable }
+    let twin = earlierTwins(ops)
 
     var list = EventList(ops)
     var state = model.initialState
     var decided = BitSet(count: decidedCount)
     var used = BitSet(count: openCount)
-    var memo = MemoTable<M.State>()
-    _ = memo.insert(required: decided.words, state: state, optional: used.words)
+    var memo = MemoTable<M.State>(hasOpen: openCount > 0)
+    _ = memo.insert(decided: decided, state: state, used: used)
     var stack: [(op: Int, state: M.State, skipped: Bool)] = []
     var entry = list.first
 
@@ -129,16 +191,25 @@ func searchLinearization<M: Model>(
         }
     }
 
+    func isUsed(_ op: Int) -> Bool { used.contains(slot[op]) }
+
     while remaining > 0 {
-        guard budget.spend() else { return .exhausted }
+        guard budget.spend(), memo.bytes <= memoBytesMax else { return .exhausted }
         precondition(entry != list.tail, "a required return must be reached before the list ends")
         let op = list.op[entry]
         let isCall = list.isCall[entry]
         // At a call, try to linearize the operation; at a skippable return, try to leave it out.
-        let next = isCall ? model.step(state, ops[op].input, ops[op].output) : ops[op].skippable ? state : nil
+        // Of open twins, the earlier goes first (see `earlierTwins`).
+        let next: M.State?
+        if isCall {
+            let blocked = twin[op] >= 0 && !isUsed(twin[op])
+            next = blocked ? nil : model.step(state, ops[op].input, ops[op].output)
+        } else {
+            next = ops[op].skippable ? state : nil
+        }
         if let next {
             mark(op, true)
-            if memo.insert(required: decided.words, state: next, optional: used.words) {
+            if memo.insert(decided: decided, state: next, used: used) {
                 stack.append((op, state, !isCall))
                 state = next
                 list.lift(op)
@@ -167,6 +238,22 @@ func searchLinearization<M: Model>(
         entry = list.next[list.callEntry[top.op]]
     }
     return .linearizable
+}
+
+/// For each operation without a return, the latest operation invoked before it that also has
+/// none and the same input; -1 if none. Once both are invoked, such twins are interchangeable, so
+/// the search uses the earlier one first: a linearization using the later one while the earlier
+/// stays unused stays valid with the two swapped. Without this symmetry cut, k interchangeable
+/// unknown writes multiply the configurations by up to 2^k.
+private func earlierTwins<M: Model>(_ ops: [SearchOperation<M>]) -> [Int] {
+    var twin = Array(repeating: -1, count: ops.count)
+    var latest: [M.Input: Int] = [:]
+    for i in ops.indices.sorted(by: { ops[$0].call < ops[$1].call }) where ops[i].ret == nil {
+        precondition(ops[i].output == nil, "an operation without a return has no known output")
+        twin[i] = latest[ops[i].input] ?? -1
+        latest[ops[i].input] = i
+    }
+    return twin
 }
 
 /// Calls and returns in time order as a doubly linked list over arrays, with head and tail

@@ -7,8 +7,8 @@
 /// whole history is linearizable, so is every such prefix, so a non-linearizable prefix proves
 /// the history is not linearizable. Then:
 /// 1. **The window** is the prefix cut at the *earliest* `ok` completion `c` that is already
-///    non-linearizable (binary search over the completion positions: the property is monotone
-///    in `c`). No shorter prefix, by completion, fails.
+///    non-linearizable (galloping then binary search over the completion positions: the
+///    property is monotone in `c`). No shorter prefix, by completion, fails.
 /// 2. **The involved operations** are found within it by forgetting results, keeping each change
 ///    that leaves the window non-linearizable: a forgotten write or cas may take effect (between
 ///    its invocation and completion, as recorded) or not; a forgotten read is left out.
@@ -30,6 +30,9 @@ package struct Window<M: Model>: Sendable {
     package let cut: Int
     /// How many operations the partition has in the whole history.
     package let partitionOperationCount: Int
+    /// False if narrowing ran out of steps: the window and its involved operations are still
+    /// proof, but may be larger than described above.
+    package let isMinimal: Bool
 
     /// The operations whose recorded results contradict each other.
     package var involved: [WindowOperation<M>] { operations.filter(\.involved) }
@@ -73,6 +76,9 @@ extension Window {
                 + "(\(operations.count) of its \(partitionOperationCount) operations) cannot be linearized; "
                 + "these \(involved.count) result(s) admit no valid order:"
         ]
+        if !isMinimal {
+            lines.append("  (narrowing ran out of steps: this window may be larger than the smallest)")
+        }
         lines += involved.map(line)
         if !context.isEmpty {
             lines.append("  even though the window's other \(context.count) operation(s) may each have taken effect or not:")
@@ -113,8 +119,18 @@ func narrowWindow<M: Model>(
     // invoked later has an unknown outcome and can go at the very end or be left out.
     let cuts = operations.compactMap { $0.outcome == .ok ? $0.completePosition : nil }.sorted()
     precondition(!cuts.isEmpty, "a non-linearizable partition has a completed operation")
+    // Gallop from the front (short prefixes are cheap to refute), then bisect.
     var low = 0
     var high = cuts.count - 1
+    var step = 1
+    while low + step - 1 < high {
+        if fails(cuts[low + step - 1]) {
+            high = low + step - 1
+            break
+        }
+        low += step
+        step *= 2
+    }
     while low < high {
         let middle = (low + high) / 2
         if fails(cuts[middle]) { high = middle } else { low = middle + 1 }
@@ -128,7 +144,7 @@ func narrowWindow<M: Model>(
     }
     // Like delta debugging: try a whole run of operations at once, halve the runs that fail.
     func relax(_ run: ArraySlice<Int>) {
-        guard !run.isEmpty else { return }
+        guard !run.isEmpty, budget.remaining > 0 else { return }
         relaxed.formUnion(run)
         if fails(cut, stepsMax: probeStepsMax) { return }
         relaxed.subtract(run)
@@ -144,7 +160,8 @@ func narrowWindow<M: Model>(
             operation: operations[$0.index], involved: $0.search.isRequired, pendingAtCut: $0.pendingAtCut)
     }
     return Window(
-        partition: key, operations: kept, cut: cut, partitionOperationCount: operations.count)
+        partition: key, operations: kept, cut: cut, partitionOperationCount: operations.count,
+        isMinimal: budget.remaining > 0)
 }
 
 /// Steps allowed to one relaxation probe, so that narrowing a long window stays cheap; a probe

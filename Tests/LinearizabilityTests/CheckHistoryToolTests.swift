@@ -38,7 +38,7 @@ import Testing
 
     @Test func linearizableHistoryExitsZero() throws {
         let (status, output) = try run([
-            line("1", "invoke", "write", "x", "1"),
+            "\u{FEFF}" + line("1", "invoke", "write", "x", "1") + "\r",
             "",
             line("\"client-b\"", "invoke", "read", "x", "null"),
             line("1", "ok", "write", "x", "1"),
