@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "ChunksTests", dependencies: ["Chunks"], swiftSettings: strict),
         .testTarget(name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores"], swiftSettings: strict),
         .testTarget(name: "InteropTests", dependencies: ["Chunks", "ChunkStores"], swiftSettings: strict),
-        .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], exclude: ["Scripts"], swiftSettings: strict),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
         .testTarget(name: "TablesTests", dependencies: ["Tables"], swiftSettings: strict),
