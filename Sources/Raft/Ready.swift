@@ -46,6 +46,10 @@ public struct Ready: Sendable {
 public struct ReadState: Hashable, Sendable {
     public var index: LogIndex
     public var context: UInt64
+    public init(index: LogIndex, context: UInt64) {
+        self.index = index
+        self.context = context
+    }
 }
 
 public enum Role: String, Hashable, Sendable {

@@ -103,7 +103,7 @@ extension Simulation {
 
     /// A request reached replica `id`.
     mutating func serve(_ request: ClientRequest, at id: ReplicaID) {
-        var host = hosts[id]!
+        var host = takeHost(id)
         switch request.operation {
         case .put(let command):
             do {
@@ -130,7 +130,7 @@ extension Simulation {
 
     /// Answers reads whose index the state machine has reached.
     mutating func serveConfirmedReads(_ id: ReplicaID) {
-        var host = hosts[id]!
+        var host = takeHost(id)
         var waiting: [ReadState] = []
         for read in host.confirmedReads {
             guard let request = host.reads[read.context] else { continue }

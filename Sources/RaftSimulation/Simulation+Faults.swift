@@ -50,7 +50,7 @@ extension Simulation {
 
     mutating func crashOne() {
         guard let id = random.pick(live.filter { !hosts[$0]!.removed }) else { return }
-        var host = hosts[id]!
+        var host = takeHost(id)
         let (kept, lost) = host.disk.crash(&random, tornWrites: profile.tornWrites)
         host.alive = false
         host.outstanding = nil
@@ -62,7 +62,8 @@ extension Simulation {
 
     /// Restarts a crashed replica from what its disk holds.
     mutating func restart(_ id: ReplicaID) {
-        guard var host = hosts[id], !host.alive, !host.removed else { return }
+        guard let existing = hosts[id], !existing.alive, !existing.removed else { return }
+        var host = takeHost(id)
         var config = raftConfig
         config.seed = options.seed &+ id.rawValue &+ UInt64(host.incarnation + 1) &* 7919
         let storage = host.disk.durable

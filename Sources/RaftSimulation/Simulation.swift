@@ -138,7 +138,8 @@ public struct Simulation: Sendable {
     mutating func handle(_ event: Event) throws(Violation) {
         switch event {
         case .tick(let id, let incarnation):
-            guard var host = hosts[id], host.alive, host.incarnation == incarnation else { return }
+            guard let existing = hosts[id], existing.alive, existing.incarnation == incarnation else { return }
+            var host = takeHost(id)
             host.replica.tick()
             hosts[id] = host
             events.schedule(.tick(id, incarnation: incarnation), at: now + host.tickInterval)
@@ -154,6 +155,7 @@ public struct Simulation: Sendable {
         case .synced(let id, let incarnation):
             guard let host = hosts[id], host.alive, host.incarnation == incarnation else { return }
             try completeReady(id)
+            afterReady(id)
             try settle(id)
         case .request(let id, let request):
             guard let host = hosts[id], host.alive else { return }
@@ -180,17 +182,15 @@ public struct Simulation: Sendable {
     /// After a replica moved: check what changed, and take its next Ready if it may.
     mutating func settle(_ id: ReplicaID) throws(Violation) {
         try observe(id)
-        guard var host = hosts[id], host.alive, host.outstanding == nil, host.replica.hasReady else { return }
+        guard let existing = hosts[id], existing.alive, existing.outstanding == nil, existing.replica.hasReady else { return }
+        var host = takeHost(id)
         let ready = host.replica.ready()
         // The application writes the Ready to its storage view now; durability comes with the
         // simulated fsync, and only then are messages sent and entries applied.
         if let s = ready.snapshot { host.replica.storage.apply(s) }
         host.replica.storage.append(ready.entries)
         if let h = ready.hardState { host.replica.storage.setHardState(h) }
-        for entry in ready.entries {
-            let previous = try? host.replica.storage.term(at: entry.index.previous)
-            try checker.wrote(entry, previousTerm: previous, by: id)
-        }
+        let previousTerms = ready.entries.map { try? host.replica.storage.term(at: $0.index.previous) }
         var latency = 0
         if ready.mustSync {
             _ = host.disk.write(ready)
@@ -200,12 +200,16 @@ public struct Simulation: Sendable {
         host.outstanding = ready
         hosts[id] = host
         events.schedule(.synced(id, incarnation: host.incarnation), at: now + latency)
+        for (entry, previous) in zip(ready.entries, previousTerms) {
+            try checker.wrote(entry, previousTerm: previous, by: id)
+        }
     }
 
     /// The Ready of `id` is durable: send, install, apply, answer, advance.
     mutating func completeReady(_ id: ReplicaID) throws(Violation) {
-        var host = hosts[id]!
-        guard let ready = host.outstanding else { return }
+        guard let ready = hosts[id]!.outstanding else { return }
+        var host = takeHost(id)
+        defer { hosts[id] = host }  // also on a violation, so the report can still look
         if ready.mustSync { host.disk.syncOldest() }
         host.outstanding = nil
         for message in ready.messages { send(message) }
@@ -228,7 +232,10 @@ public struct Simulation: Sendable {
         }
         host.confirmedReads += ready.readStates
         host.replica.advance(ready)
-        hosts[id] = host
+    }
+
+    /// After `completeReady`: answer reads and compact (these look the host up themselves).
+    mutating func afterReady(_ id: ReplicaID) {
         serveConfirmedReads(id)
         maybeCompact(id)
     }
@@ -259,6 +266,12 @@ public struct Simulation: Sendable {
         hosts[id] = host
     }
 
+    /// Moves a host out of the table, so that mutating it does not copy its logs (a copy shared
+    /// with the table would be copied on write). Put it back with `hosts[id] = host`.
+    mutating func takeHost(_ id: ReplicaID) -> Host {
+        hosts.removeValue(forKey: id)!
+    }
+
     /// The network: drop, duplicate and delay (delays reorder) as the seed's profile says.
     mutating func send(_ message: Message) {
         stats.messages += 1
@@ -274,11 +287,12 @@ public struct Simulation: Sendable {
     }
 
     mutating func maybeCompact(_ id: ReplicaID) {
-        var host = hosts[id]!
-        let applied = host.machine.appliedIndex
-        guard applied.rawValue >= host.replica.storage.firstIndex.rawValue + UInt64(profile.compactEvery),
-            let term = host.replica.term(at: applied)
+        let existing = hosts[id]!
+        let applied = existing.machine.appliedIndex
+        guard applied.rawValue >= existing.replica.storage.firstIndex.rawValue + UInt64(profile.compactEvery),
+            let term = existing.replica.term(at: applied)
         else { return }
+        var host = takeHost(id)
         let metadata = SnapshotMetadata(index: applied, term: term, configuration: host.replica.configuration(at: applied))
         let snapshot = Snapshot(metadata: metadata, data: host.machine.snapshotData)
         host.replica.storage.createSnapshot(snapshot)

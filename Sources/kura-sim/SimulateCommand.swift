@@ -2,13 +2,16 @@
 // kura-sim --seeds N [--seed-start S] [--steps T]  many runs, one summary line each failure
 // A failure prints its seed and the violated property and exits with status 1.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import Raft
 import RaftSimulation
 
 enum SimulateCommand {
     static let usage = """
         usage: kura-sim --seed S [--fault-time T] [--quiet-time T] [--bug \(RaftConfig.PlantedBug.allCases.map(\.rawValue).joined(separator: "|"))|local-reads]
-               kura-sim --seeds N [--seed-start S] [--fault-time T] [--quiet-time T] [--bug …]
+               kura-sim --seeds N [--seed-start S] [--progress N] [--fault-time T] [--quiet-time T] [--bug …]
         """
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -18,6 +21,7 @@ enum SimulateCommand {
         var faultTime: Int?
         var quietTime: Int?
         var bug: RaftConfig.PlantedBug?
+        var progress: UInt64 = 0
         var localReads = false
         var i = 0
         func value() -> String? {
@@ -37,6 +41,7 @@ enum SimulateCommand {
                     bug = name.flatMap { RaftConfig.PlantedBug(rawValue: $0) }
                     if bug == nil { return fail() }
                 }
+            case "--progress": guard let n = value().flatMap({ UInt64($0) }) else { return fail() }; progress = n
             case "-h", "--help": print(usage); return 0
             default: return fail()
             }
@@ -67,7 +72,12 @@ enum SimulateCommand {
             if let v = report.violation {
                 failures += 1
                 print("seed \(s) violates \(v.property): \(v.detail)")
-                print("  replay: kura-sim --seed \(s)" + (bug.map { " --bug \($0.rawValue)" } ?? "") + (localReads ? " --bug local-reads" : ""))
+                print("  replay: kura-sim --seed \(s)" + (bug.map { " --bug \($0.rawValue)" } ?? "") + (localReads ? " --bug local-reads" : "")
+                    + (faultTime.map { " --fault-time \($0)" } ?? "") + (quietTime.map { " --quiet-time \($0)" } ?? ""))
+            }
+            if progress > 0 && (s - start + 1) % progress == 0 {
+                print("progress: \(s - start + 1) seeds, \(failures) failed")
+                fflush(nil)
             }
         }
         print("\(count) seeds from \(start): \(failures) failed")

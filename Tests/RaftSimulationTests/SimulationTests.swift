@@ -41,7 +41,7 @@ import Testing
         #expect(a.trace == b.trace)
         #expect(a.summary == b.summary)
         #expect(a.history == b.history)
-        #expect(a.trace.count > 10)
+        #expect(a.trace.count > 3)
         var other = Simulation(Self.options(8))
         #expect(other.run().summary != a.summary)
     }
