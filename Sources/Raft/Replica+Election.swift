@@ -100,7 +100,7 @@ extension Replica {
         progress[id]!.becomeReplicate()
         for member in configuration.members where member != id { progress[member]!.recentActive = true }
         // §8: an entry of the new term, so the leader learns what is committed and can commit it.
-        appendAsLeader([.empty])
+        _ = appendAsLeader([.empty])
     }
 
     /// The last index of our log that is already in stable storage.

@@ -133,7 +133,7 @@ final class LocalCluster {
         let path = SnapshotFile.path(directory: dir, group: 4)
         var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
         bytes[bytes.count / 2] ^= 1
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         #expect(throws: WALError.self) { try SnapshotFile.read(directory: dir, group: 4) }
     }
 
