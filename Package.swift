@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
         // MARK: layer 0 — leaves (pure: no clock, no randomness they were not given)
@@ -32,6 +34,7 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "Raft", swiftSettings: strict),
         .target(name: "Linearizability", swiftSettings: strict),
+        .target(name: "GlobalDatabase", swiftSettings: strict),
         // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
         .target(
             name: "Tables",
@@ -42,12 +45,21 @@ let package = Package(
         .target(name: "ChunksTesting", dependencies: ["Chunks"], swiftSettings: strict),
         .target(name: "RaftRuntime", dependencies: ["Raft"], swiftSettings: strict),
         .target(name: "RaftSimulation", dependencies: ["Raft", "Linearizability"], swiftSettings: strict),
+        .target(name: "GlobalDatabaseTesting", dependencies: ["GlobalDatabase"], swiftSettings: strict),
+        .target(
+            name: "GlobalSQLite",
+            dependencies: ["GlobalDatabase", .product(name: "SQLiteNIO", package: "sqlite-nio")],
+            swiftSettings: strict),
+        .target(
+            name: "GlobalPostgres",
+            dependencies: ["GlobalDatabase", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict),
 
         // MARK: layer 3 — executables
         .executableTarget(
             name: "kura",
             dependencies: [
-                "Chunks", "ChunkStores",
+                "Chunks", "ChunkStores", "GlobalDatabase", "GlobalSQLite", "GlobalPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -55,7 +67,10 @@ let package = Package(
             name: "kura-sim", dependencies: ["RaftSimulation", "Linearizability"], swiftSettings: strict),
         .executableTarget(
             name: "kura-bench",
-            dependencies: ["Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation"],
+            dependencies: [
+                "Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation",
+                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres",
+            ],
             swiftSettings: strict),
 
         // MARK: tests
@@ -69,5 +84,9 @@ let package = Package(
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "Raft"], swiftSettings: strict),
         .testTarget(name: "TablesTests", dependencies: ["Tables"], swiftSettings: strict),
+        .testTarget(
+            name: "GlobalDatabaseTests",
+            dependencies: ["GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],
+            swiftSettings: strict),
     ]
 )

@@ -8,6 +8,7 @@ let suites: [String: (inout Report, [String]) throws -> Void] = [
     "chunks": ChunksSuite.run,
     "tables": TablesSuite.run,
     "raft-core": RaftCoreSuite.run,
+    "global": GlobalSuite.run,
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -13,6 +13,6 @@ struct Kura: ParsableCommand {
             """,
         subcommands: [
             MakeCommand.self, ExtractCommand.self, VerifyCommand.self, VerifyIndexCommand.self,
-            InfoCommand.self, ChopCommand.self, CatCommand.self, PruneCommand.self, CacheCommand.self,
+            InfoCommand.self, ChopCommand.self, CatCommand.self, PruneCommand.self, CacheCommand.self, DatabaseCommand.self,
         ])
 }

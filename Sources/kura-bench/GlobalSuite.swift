@@ -1,0 +1,93 @@
+// kura-bench global --database URL: write-behind entity checkpoints, batched (coalesced, 1000 rows
+// per multi-row upsert, one transaction each) beside the naive one-row-per-transaction upsert, on
+// the same database in the same run. Both paths go through the same retry wrapper.
+//
+// Options: --database URL (postgres://… or sqlite://PATH; required), --rows N (batched, default
+// 100000), --single N (one-row transactions, default 5000: the slow path is timed on a sample).
+import Dispatch
+import Foundation
+import GlobalDatabase
+import GlobalPostgres
+import GlobalSQLite
+
+enum GlobalSuite {
+    struct Options: Sendable {
+        var database = ""
+        var rows = 100_000
+        var single = 5_000
+
+        init(_ arguments: [String]) throws {
+            var rest = arguments[...]
+            while let flag = rest.popFirst() {
+                guard let value = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
+                switch flag {
+                case "--database": database = value
+                case "--rows": rows = try ChunksSuite.Options.int(flag, value)
+                case "--single": single = try ChunksSuite.Options.int(flag, value)
+                default: throw BenchError("unknown option \(flag)")
+                }
+            }
+            guard !database.isEmpty else { throw BenchError("--database URL is required (postgres://… or sqlite://PATH)") }
+        }
+    }
+
+    static func run(_ report: inout Report, _ arguments: [String]) throws {
+        let options = try Options(arguments)
+        let copy = report
+        nonisolated(unsafe) var failure: (any Error)?
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            var report = copy
+            do { try await measure(&report, options) } catch { failure = error }
+            done.signal()
+        }
+        done.wait()
+        if let failure { throw failure }
+    }
+
+    static func measure(_ report: inout Report, _ options: Options) async throws {
+        let (backend, close) = try await open(options.database)
+        defer { Task { await close() } }
+        _ = try await GlobalSchema.migrate(backend, nowUs: 0)
+        let db = try await SQLGlobalDatabase(backend: backend)
+        let peer = backend.dialect == .sqlite ? "sqlite" : "postgres"
+        report.note("database \(peer), \(options.rows) batched rows, \(options.single) single-row transactions, "
+            + "batch \(SQLGlobalDatabase.checkpointBatch) rows, cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage())")
+
+        var rng = SystemRandomNumberGenerator()
+        let scope = ID(using: &rng)
+        let entities = (0..<options.rows).map { _ in ID(using: &rng) }
+        let state = [UInt8](repeating: 7, count: 64)
+        func checkpoints(_ ids: ArraySlice<ID>, seq: Int64) -> [EntityCheckpoint] {
+            ids.map { EntityCheckpoint(scopeID: scope, entityID: $0, authorityEpoch: 1, stateSeq: seq, state: state, updatedUs: seq) }
+        }
+        // New entities (inserts), then a second snapshot of each (updates): both are checkpoints.
+        var start = Clock.wall()
+        var changed = try await db.checkpoint(checkpoints(entities[...], seq: 1))
+        let insertRate = Double(changed) / (Clock.wall() - start)
+        start = Clock.wall()
+        changed = try await db.checkpoint(checkpoints(entities[...], seq: 2))
+        let updateRate = Double(changed) / (Clock.wall() - start)
+        guard changed == options.rows else { throw BenchError("batched upsert changed \(changed) of \(options.rows) rows") }
+
+        start = Clock.wall()
+        var singles = 0
+        for id in entities.prefix(options.single) {
+            singles += try await db.checkpoint(checkpoints([id][...], seq: 3))
+        }
+        let singleRate = Double(singles) / (Clock.wall() - start)
+        guard singles == min(options.single, options.rows) else { throw BenchError("single-row upserts changed \(singles)") }
+
+        report.add("batched-upsert", updateRate, "rows/s", peer: "one-row-per-transaction", peerValue: singleRate)
+        report.add("batched-upsert-new", insertRate, "rows/s", peer: "one-row-per-transaction", peerValue: singleRate)
+    }
+
+    static func open(_ url: String) async throws -> (any SQLBackend, @Sendable () async -> Void) {
+        if url.hasPrefix("sqlite://") {
+            let backend = try await SQLiteBackend.open(path: String(url.dropFirst("sqlite://".count)))
+            return (backend, { await backend.close() })
+        }
+        let backend = try await PostgresBackend.open(url: url)
+        return (backend, { await backend.close() })
+    }
+}
