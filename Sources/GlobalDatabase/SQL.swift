@@ -38,11 +38,13 @@ public typealias SQLRow = [SQLValue]
 public enum SQLDialect: String, Sendable {
     case sqlite, postgres, cockroach
 
-    /// Type tokens of the portable DDL.
+    /// Tokens of the portable DDL: types, and `{{HASH}}` after the column list of an index on a
+    /// sequential column, hash-sharded on CockroachDB so inserts do not pile onto one range.
     func ddl(_ text: String) -> String {
         let sqlite = self == .sqlite
         return text.replacingAll("{{UUID}}", with: sqlite ? "BLOB" : "UUID")
             .replacingAll("{{BYTES}}", with: sqlite ? "BLOB" : "BYTEA")
+            .replacingAll("{{HASH}}", with: self == .cockroach ? " USING HASH" : "")
     }
 
     /// Row locks for a read-then-write; SQLite serialises writers with BEGIN IMMEDIATE instead.

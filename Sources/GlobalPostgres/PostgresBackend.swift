@@ -28,7 +28,12 @@ public final class PostgresBackend: SQLBackend {
         var config = parsed.client
         config.options.maximumConnections = maximumConnections
         config.options.minimumConnections = 0
-        return PostgresBackend(client: PostgresClient(configuration: config, backgroundLogger: logger), dialect: parsed.dialect)
+        // The pool's background chatter (including a harmless warning when the first lease races
+        // `run()` starting) stays quiet below errors.
+        var background = logger
+        background.logLevel = .error
+        return PostgresBackend(
+            client: PostgresClient(configuration: config, backgroundLogger: background), dialect: parsed.dialect)
     }
 
     init(client: PostgresClient, dialect: SQLDialect) {
