@@ -113,16 +113,14 @@ public struct MemoryRaftLog: RaftLogReader {
         }
     }
 
-    /// Installs a snapshot received from the leader: the log is replaced, except that entries
-    /// after the snapshot which agree with it are kept (the leader may still send them).
+    /// Installs a snapshot received from the leader: the whole log is replaced (as etcd's
+    /// MemoryStorage does). The replica only restores from a snapshot when its own view of the log
+    /// does not match it; keeping a stored tail here would resurrect entries the replica has already
+    /// truncated in memory (and configuration entries it never recorded).
     public mutating func apply(_ snapshot: Snapshot) {
         let metadata = snapshot.metadata
         precondition(metadata.index >= latestSnapshot.metadata.index, "snapshot older than current")
-        if metadata.index <= lastIndex, metadata.index >= offset, (try? term(at: metadata.index)) == metadata.term {
-            stored.removeFirst(offset.distance(to: metadata.index))
-        } else {
-            stored = []
-        }
+        stored = []
         latestSnapshot = snapshot
         offset = metadata.index
         offsetTerm = metadata.term
