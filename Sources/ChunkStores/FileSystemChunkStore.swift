@@ -131,6 +131,13 @@ public final class FileSystemChunkStore: PrunableChunkStore {
         }
     }
 
+    /// The chunk's file status (its size on disk, its age), whichever form holds it.
+    public func fileStatus(of id: ChunkID) -> stat? {
+        var st = stat()
+        for form in lookupOrder where stat(path(of: id, form: form), &st) == 0 { return st }
+        return nil
+    }
+
     /// Temporary files left by writers that died (older than `age` seconds), for prune to remove.
     public func staleTemporaryFiles(olderThan age: Int, now: Int) throws(ChunkStoreError) -> [String] {
         do {

@@ -91,7 +91,12 @@ extension WriteAheadLog {
                 && UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) == sequenceNumber
         }
         guard headerOK else {
-            if isLast && bytes.count < headerSize { return try truncate(path, to: 0, state: &s, restartHeader: sequenceNumber) }
+            if isLast && bytes.count < headerSize {
+                // A segment torn before its header was whole holds nothing: drop it.
+                s.segments.removeLast()
+                unlink(path)
+                return
+            }
             throw .corrupt(segment: name, offset: 0, reason: "bad segment header")
         }
         guard sequenceNumber == expected else {
@@ -117,17 +122,11 @@ extension WriteAheadLog {
         if let damage { throw damage }
         for (record, at) in records { try apply(record, to: &s, segment: name, offset: at) }
         s.segmentBytes = offset
-        if offset < bytes.count { try truncate(path, to: offset, state: &s, restartHeader: nil) }
+        if offset < bytes.count { try truncate(path, to: offset) }
     }
 
-    static func truncate(_ path: String, to length: Int, state s: inout State, restartHeader: UInt64?) throws(WALError) {
+    static func truncate(_ path: String, to length: Int) throws(WALError) {
         guard Glibc.truncate(path, off_t(length)) == 0 else { throw .io(operation: "truncate", path: path, code: errno) }
-        if let sequence = restartHeader {
-            s.segments.removeLast()
-            s.segmentBytes = 0
-            unlink(path)
-            _ = sequence
-        }
     }
 
     /// Replays one record into the groups' recovered state, as a replica's storage would apply it.

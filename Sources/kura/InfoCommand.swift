@@ -70,11 +70,7 @@ struct InfoCommand: ParsableCommand {
     }
 
     static func fileSize(_ store: FileSystemChunkStore, _ id: ChunkID) -> UInt64 {
-        var st = stat()
-        for form in [ChunkForm.compressed, .uncompressed] where stat(store.path(of: id, form: form), &st) == 0 {
-            return UInt64(st.st_size)
-        }
-        return 0
+        store.fileStatus(of: id).map { UInt64($0.st_size) } ?? 0
     }
 }
 

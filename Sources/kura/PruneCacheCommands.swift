@@ -37,12 +37,8 @@ struct PruneCommand: ParsableCommand {
         let now = Int(time(nil))
         let candidates = try store.allChunkIDs().filter { !keep.contains($0) }
         let doomed = candidates.filter { id in
-            guard grace > 0 else { return true }
-            var st = stat()
-            for form in [ChunkForm.compressed, .uncompressed] where stat(store.path(of: id, form: form), &st) == 0 {
-                return now - Int(st.st_mtim.tv_sec) > grace
-            }
-            return true
+            guard grace > 0, let st = store.fileStatus(of: id) else { return true }
+            return now - Int(st.st_mtim.tv_sec) > grace
         }
         let stale = try store.staleTemporaryFiles(olderThan: 3600, now: now)
         guard !doomed.isEmpty || !stale.isEmpty else {
