@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: layer 0 — leaves (pure: no clock, no randomness they were not given)
@@ -55,11 +56,21 @@ let package = Package(
             dependencies: ["GlobalDatabase", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict),
 
+        // MARK: layer 2 — services
+        .target(
+            name: "RaftServer",
+            dependencies: [
+                "Raft", "RaftRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // MARK: layer 3 — executables
         .executableTarget(
             name: "kura",
             dependencies: [
-                "Chunks", "ChunkStores", "GlobalDatabase", "GlobalSQLite", "GlobalPostgres",
+                "Chunks", "ChunkStores", "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "Raft", "RaftServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -83,6 +94,10 @@ let package = Package(
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "Raft"], swiftSettings: strict),
+        .testTarget(
+            name: "RaftServerTests",
+            dependencies: ["RaftServer", "RaftRuntime", "Raft", "Linearizability"],
+            swiftSettings: strict),
         .testTarget(name: "TablesTests", dependencies: ["Tables"], swiftSettings: strict),
         .testTarget(
             name: "GlobalDatabaseTests",

@@ -75,7 +75,31 @@ public final class ReplicaDriver<Machine: ReplicatedStateMachine> {
         return (index, replica.term)
     }
 
+    /// Proposes commands as consecutive entries (one append, one fsync for all of them).
+    public func propose(_ commands: [[UInt8]]) throws(ProposalError) -> (indexes: ClosedRange<LogIndex>, term: Term) {
+        let indexes = try replica.propose(commands)
+        return (indexes, replica.term)
+    }
+
+    /// Proposes a membership change; its (index, term) comes back in `replies` (with an empty
+    /// reply) once committed.
+    public func proposeConfigurationChange(_ change: ConfigurationChange) throws(ProposalError) -> (index: LogIndex, term: Term) {
+        let index = try replica.proposeConfigurationChange(change)
+        return (index, replica.term)
+    }
+
+    public func transferLeadership(to target: ReplicaID) throws(ProposalError) {
+        try replica.transferLeadership(to: target)
+    }
+
+    /// Starts a linearizable read; `context` comes back in `Output.reads` when it is safe.
+    public func readIndex(context: UInt64) throws(ProposalError) {
+        try replica.readIndex(context: context)
+    }
+
     /// Does every piece of pending Ready work; returns what the caller must send and answer.
+    /// An error is fatal: the in-memory log may be ahead of the disk, so the caller must stop the
+    /// replica (it acknowledged nothing that was not synced; the WAL refuses writes after a failed sync).
     public func process() throws -> Output {
         var output = Output()
         while replica.hasReady {
@@ -88,6 +112,7 @@ public final class ReplicaDriver<Machine: ReplicatedStateMachine> {
             }
             let leader = replica.role == .leader
             for entry in ready.committedEntries {
+                if case .configuration = entry.payload { output.replies.append((entry.index, entry.term, [])) }
                 guard case .command(let command) = entry.payload else { continue }
                 let (reply, effects) = machine.apply(command, at: entry.index)
                 output.replies.append((entry.index, entry.term, reply))

@@ -1,0 +1,49 @@
+// Length-prefixed frames on a NIO channel: u32 little-endian body length, then the body.
+import NIOCore
+
+/// Splits the byte stream into frame bodies; a frame over `frameBytesMax` closes the connection.
+struct FrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = [UInt8]
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
+            return .needMoreData
+        }
+        guard Int(length) <= frameBytesMax else { throw WireError.frameTooLong(Int(length)) }
+        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let body = buffer.readBytes(length: Int(length))!
+        context.fireChannelRead(wrapInboundOut(body))
+        return .continue
+    }
+}
+
+extension ByteBufferAllocator {
+    /// One frame holding `body`.
+    func frame(_ body: [UInt8]) -> ByteBuffer {
+        var buffer = self.buffer(capacity: 4 + body.count)
+        buffer.writeInteger(UInt32(body.count), endianness: .little)
+        buffer.writeBytes(body)
+        return buffer
+    }
+}
+
+/// "host:port" split into its parts, with a message naming what is wrong.
+public struct HostPort: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init(parsing text: String) throws(WireError) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65535).contains(port), colon != text.startIndex
+        else { throw .malformed("address '\(text)' is not host:port") }
+        self.init(host: String(text[..<colon]), port: port)
+    }
+
+    public var description: String { "\(host):\(port)" }
+}

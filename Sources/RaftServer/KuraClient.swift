@@ -1,0 +1,105 @@
+// The client side: `ReplicaConnection` pipelines requests to one replica over one TCP connection;
+// `KuraClient` follows the leader across a group. Retries are only automatic where they are
+// safe: a request refused with `notLeader`, or one that never reached a replica. A write whose
+// answer was lost (timeout, dropped connection) is reported as `unknown`, never silently retried,
+// because it may have been committed.
+import NIOCore
+import NIOPosix
+import Raft
+import Synchronization
+
+public enum ClientError: Error, Equatable, CustomStringConvertible {
+    case unreachable(String)
+    case connectionClosed
+    case timeout
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let what): return "no replica reachable: \(what)"
+        case .connectionClosed: return "connection closed before the answer came"
+        case .timeout: return "no answer within the timeout"
+        case .malformed(let what): return "malformed answer: \(what)"
+        }
+    }
+}
+
+public final class ReplicaConnection: Sendable {
+    let channel: any Channel
+    let handler: ResponseHandler
+    let nextID = Atomic<UInt64>(1)
+
+    init(channel: any Channel, handler: ResponseHandler) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    public static func connect(to address: HostPort, group: any EventLoopGroup) async throws -> ReplicaConnection {
+        let handler = ResponseHandler()
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(.milliseconds(1000))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: address.host, port: address.port).get()
+        try await channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
+        return ReplicaConnection(channel: channel, handler: handler)
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    /// Sends one request and waits for its answer (or the timeout).
+    public func call(_ request: Request, timeout: Duration = .seconds(10)) async throws -> Response {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let frame = channel.allocator.frame(Envelope(id: id, body: request).encode())
+        let loop = channel.eventLoop
+        let channel = self.channel
+        let handler = self.handler
+        let (seconds, attoseconds) = timeout.components
+        let nanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        return try await withCheckedThrowingContinuation { continuation in
+            loop.execute {
+                guard channel.isActive else { continuation.resume(throwing: ClientError.connectionClosed); return }
+                handler.waiting[id] = continuation
+                channel.writeAndFlush(frame, promise: nil)
+                loop.scheduleTask(in: .nanoseconds(nanos)) {
+                    handler.waiting.removeValue(forKey: id)?.resume(throwing: ClientError.timeout)
+                }
+            }
+        }
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Pairs answers with waiting callers; lives on the connection's event loop.
+final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = [UInt8]
+    var waiting: [UInt64: CheckedContinuation<Response, any Error>] = [:]
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        do {
+            let envelope = try Envelope<Response>.decode(unwrapInboundIn(data))
+            waiting.removeValue(forKey: envelope.id)?.resume(returning: envelope.body)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let all = waiting
+        waiting = [:]
+        for continuation in all.values { continuation.resume(throwing: ClientError.connectionClosed) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,165 @@
+// `kura serve`: run one replica of a consensus group (the KV machine plus the group's address
+// book), and `kura kv` to write and read through it.
+import ArgumentParser
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import Raft
+import RaftServer
+
+/// `1=127.0.0.1:7001,2=127.0.0.1:7002` → ids and addresses, with a message naming a bad entry.
+struct PeerList: ExpressibleByArgument {
+    var addresses: [ReplicaID: HostPort] = [:]
+
+    init?(argument: String) {
+        guard let parsed = try? Self.parse(argument) else { return nil }
+        self = parsed
+    }
+
+    init() {}
+
+    static func parse(_ text: String) throws -> PeerList {
+        var list = PeerList()
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let id = UInt64(parts[0]), id > 0 else {
+                throw ValidationError("peer '\(item)' is not ID=HOST:PORT (ID a positive integer)")
+            }
+            list.addresses[ReplicaID(id)] = try HostPort(parsing: String(parts[1]))
+        }
+        return list
+    }
+}
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run one replica of a Raft group with a replicated key-value state machine.",
+        discussion: """
+            Founding replicas are started with the same --peers (every founding member, this one \
+            included); a replica added later starts with --join and is then added with `kura cluster add`. \
+            Writes are acknowledged only once a majority has them on disk (fdatasync).
+            """)
+
+    @Option(help: "This replica's id (a positive integer).")
+    var id: UInt64
+    @Option(help: "ID=HOST:PORT,… : how this replica reaches each peer (founders: all founding members).")
+    var peers: String
+    @Option(help: "HOST:PORT to listen on (default: this replica's entry in --peers).")
+    var listen: String?
+    @Option(help: "Directory for the write-ahead log and snapshots.")
+    var data: String
+    @Flag(help: "Start with no configuration and wait to be added to an existing group.")
+    var join = false
+    @Option(help: "Milliseconds per Raft tick (heartbeat: 1 tick, election timeout: 10–20 ticks).")
+    var tickMs = 50
+    @Option(help: "Take a snapshot and compact the log every this many applied entries.")
+    var snapshotEvery = 10_000
+
+    func run() throws {
+        var options = ServerOptions(id: ReplicaID(id), peers: try PeerList.parse(peers).addresses, dataDirectory: data)
+        options.listen = try listen.map { try HostPort(parsing: $0) }
+        options.join = join
+        options.tickMilliseconds = tickMs
+        options.snapshotEvery = snapshotEvery
+        let replica = id
+        let server = try KuraServer(options: options) { error in
+            // Nothing more may be acknowledged: leave at once, the disk holds what was.
+            writeError("kura serve: replica \(replica) stops: \(error)\n")
+            _exit(70)
+        }
+        writeError("kura serve: replica \(id) listening on \(server.localAddress)\n")
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let done = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        server.stop()
+        writeError("kura serve: replica \(id) stopped\n")
+    }
+}
+
+func writeError(_ text: String) {
+    _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+}
+
+/// Runs async client work from a synchronous command.
+func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    nonisolated(unsafe) var result: Result<T, any Error>?
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { result = .success(try await work()) } catch { result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try result!.get()
+}
+
+struct KVCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kv", abstract: "Write and read keys of a `kura serve` group.",
+        subcommands: [KVPut.self, KVGet.self])
+}
+
+struct ClientOptions: ParsableArguments {
+    @Option(help: "ID=HOST:PORT,… : replicas of the group (any reachable one will do).")
+    var peers: String
+    @Option(help: "Seconds to wait for an answer.")
+    var timeout = 10.0
+
+    func withClient<T: Sendable>(_ work: @escaping @Sendable (KuraClient) async throws -> T) throws -> T {
+        let servers = try PeerList.parse(peers).addresses
+        let timeout = Duration.milliseconds(Int(self.timeout * 1000))
+        return try runBlocking {
+            let client = KuraClient(servers: servers, timeout: timeout)
+            do {
+                let result = try await work(client)
+                await client.close()
+                return result
+            } catch {
+                await client.close()
+                throw error
+            }
+        }
+    }
+}
+
+struct KVPut: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "put", abstract: "Set KEY to VALUE (prints the previous value).")
+    @OptionGroup var client: ClientOptions
+    @Argument var key: String
+    @Argument var value: String
+
+    func run() throws {
+        let (key, value) = (key, value)
+        let response = try client.withClient { try await $0.call(.put(key: key, value: value)) }
+        guard case .ok(let previous) = response else { throw ValidationError("put \(key): \(response)") }
+        print(String(decoding: previous, as: UTF8.self))
+    }
+}
+
+struct KVGet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Read KEY (linearizable, through the leader; --local ID reads one replica's state).")
+    @OptionGroup var client: ClientOptions
+    @Option(help: "Read this replica's own, possibly stale, state instead.")
+    var local: UInt64?
+    @Argument var key: String
+
+    func run() throws {
+        let (key, local) = (key, local)
+        let response = try client.withClient { client in
+            if let local { return try await client.call(.getLocal(key: key), at: ReplicaID(local)) }
+            return try await client.call(.get(key: key))
+        }
+        guard let value = try response.value() else { throw ExitCode(1) }
+        print(value)
+    }
+}
