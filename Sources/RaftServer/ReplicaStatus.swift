@@ -20,6 +20,8 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     /// KV commands applied since the group began (survives snapshots).
     public var appliedCommands: Int
     public var keys: Int
+    /// FNV-1a of the KV machine's snapshot image: equal on replicas that applied the same commands.
+    public var stateDigest: String
 
     public func json() -> String {
         let encoder = JSONEncoder()
@@ -48,6 +50,16 @@ extension GroupLoop {
             lastIndex: replica.lastIndex.rawValue,
             voters: replica.configuration.voters.map(\.rawValue), learners: replica.configuration.learners.map(\.rawValue),
             match: match, addresses: Dictionary(uniqueKeysWithValues: knownAddresses.map { ($0.key.description, $0.value) }),
-            appliedCommands: driver.machine.kv.appliedCommands, keys: driver.machine.kv.values.count)
+            appliedCommands: driver.machine.kv.appliedCommands, keys: driver.machine.kv.values.count,
+            stateDigest: fnv1a(driver.machine.kv.snapshot()))
     }
+}
+
+func fnv1a(_ bytes: [UInt8]) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash &*= 0x100_0000_01b3
+    }
+    return String(hash, radix: 16)
 }
