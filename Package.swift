@@ -80,7 +80,8 @@ let package = Package(
             name: "kura-bench",
             dependencies: [
                 "Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation",
-                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres",
+                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer",
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
 

@@ -66,6 +66,9 @@ public final class ReplicaDriver<Machine: ReplicatedStateMachine> {
         replica = Replica(id: id, config: config, storage: storage)
     }
 
+    /// fdatasync calls of the write-ahead log this replica writes to (shared with other groups).
+    public var walSyncCount: Int { wal.statistics.syncs }
+
     public func tick() { replica.tick() }
     public func step(_ message: Message) { replica.step(message) }
 

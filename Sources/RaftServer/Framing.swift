@@ -47,3 +47,27 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(host):\(port)" }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension HostPort {
+    /// A port of 127.0.0.1 that was free a moment ago (the kernel's pick), for tests and benchmarks.
+    public static func freeLoopbackPort() throws(WireError) -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw .malformed("no free port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -22,6 +22,8 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     public var keys: Int
     /// FNV-1a of the KV machine's snapshot image: equal on replicas that applied the same commands.
     public var stateDigest: String
+    /// fdatasync calls of this replica's WAL since it started.
+    public var walSyncs: Int
 
     public func json() -> String {
         let encoder = JSONEncoder()
@@ -51,7 +53,7 @@ extension GroupLoop {
             voters: replica.configuration.voters.map(\.rawValue), learners: replica.configuration.learners.map(\.rawValue),
             match: match, addresses: Dictionary(uniqueKeysWithValues: knownAddresses.map { ($0.key.description, $0.value) }),
             appliedCommands: driver.machine.kv.appliedCommands, keys: driver.machine.kv.values.count,
-            stateDigest: fnv1a(driver.machine.kv.snapshot()))
+            stateDigest: fnv1a(driver.machine.kv.snapshot()), walSyncs: driver.walSyncCount)
     }
 }
 

@@ -9,6 +9,7 @@ let suites: [String: (inout Report, [String]) throws -> Void] = [
     "tables": TablesSuite.run,
     "raft-core": RaftCoreSuite.run,
     "global": GlobalSuite.run,
+    "raft": RaftSuite.run,
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
