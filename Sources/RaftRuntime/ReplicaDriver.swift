@@ -103,12 +103,21 @@ public final class ReplicaDriver<Machine: ReplicatedStateMachine> {
     /// Does every piece of pending Ready work; returns what the caller must send and answer.
     /// An error is fatal: the in-memory log may be ahead of the disk, so the caller must stop the
     /// replica (it acknowledged nothing that was not synced; the WAL refuses writes after a failed sync).
-    public func process() throws -> Output {
+    ///
+    /// `sendEarly`, when given, lets a leader send its messages *before* its own fsync, so the
+    /// followers write to their disks while the leader writes to its own (thesis §10.2.1): safe
+    /// because the leader counts its own copy toward commit only after it is durable (`advance`),
+    /// and because such a Ready persists no new term or vote that a message could depend on.
+    public func process(sendEarly: (([Message]) -> Void)? = nil) throws -> Output {
         var output = Output()
         while replica.hasReady {
             let ready = replica.ready()
+            let persisted = replica.storage.hardState
+            let early = sendEarly != nil && replica.role == .leader && ready.snapshot == nil
+                && (ready.hardState.map { $0.term == persisted.term && $0.vote == persisted.vote } ?? true)
+            if early { sendEarly?(ready.messages) }
             try persist(ready)
-            output.messages += ready.messages
+            if !early { output.messages += ready.messages }
             if let snapshot = ready.snapshot {
                 machine = try Machine(snapshot: snapshot.data)
                 snapshotIndex = snapshot.metadata.index

@@ -100,7 +100,7 @@ final class GroupLoop: @unchecked Sendable {
             }
             handle(inputs, now: now)
             do {
-                let output = try driver.process()
+                let output = try driver.process(sendEarly: transport.send)
                 transport.send(output.messages)
                 deliver(output)
             } catch {

@@ -39,8 +39,10 @@ final class LocalCluster {
     func round(tick: Bool = true) throws {
         for id in ids {
             guard let driver = drivers[id] else { continue }
-            let output = try driver.process()
-            inbox += output.messages
+            // Leaders send before their own fsync (thesis §10.2.1), as `kura serve` does.
+            var early: [Message] = []
+            let output = try driver.process(sendEarly: { early += $0 })
+            inbox += early + output.messages
             effects[id, default: []] += output.effects
         }
         let delivering = inbox
