@@ -86,7 +86,9 @@ extension Replica {
                 return
             }
             let moved = p.update(match: index)
-            if moved || p.state == .snapshot {
+            // A probe answered at the match we already knew (the follower was up to date) also
+            // proves where the logs agree: pipeline from there instead of waiting for a heartbeat.
+            if moved || p.state == .snapshot || (p.state == .probe && index == p.match) {
                 switch p.state {
                 case .probe: p.becomeReplicate()
                 case .snapshot:
