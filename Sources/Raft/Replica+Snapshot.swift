@@ -32,7 +32,13 @@ extension Replica {
         guard let p = progress[member] else { return }
         progress[member]!.recentActive = true
         guard p.state == .snapshot, let snapshot = p.snapshot, snapshot.metadata.index == snapshotIndex else { return }
-        progress[member]!.snapshotOffset = min(nextOffset, snapshot.data.count)
+        let offset = min(nextOffset, snapshot.data.count)
+        // The chunk at this offset is already on its way: a duplicated or delayed answer must not
+        // send it again, or every duplicate would multiply the chunks in flight. (A lost chunk is
+        // resent by the idle timer.) A different offset — progress, or a follower that lost its
+        // partial snapshot and asks from earlier — moves the transfer there.
+        guard offset != p.snapshotOffset else { return }
+        progress[member]!.snapshotOffset = offset
         sendSnapshotChunk(to: member)
     }
 
@@ -47,9 +53,12 @@ extension Replica {
             send(leaderID, .appendResponse(.success(matchIndex: log.committed)))
             return
         }
-        if offset == 0 {
+        let sameTransfer = incomingSnapshot.map { $0.metadata == metadata && $0.term == term && $0.leader == leaderID } ?? false
+        if offset == 0 && !sameTransfer {
             incomingSnapshot = IncomingSnapshot(metadata: metadata, leader: leaderID, term: term, data: [])
         }
+        // A delayed duplicate of a chunk we already hold (chunk 0 included) does not restart the
+        // transfer: the answer below tells the leader where we are.
         guard var incoming = incomingSnapshot, incoming.metadata == metadata, incoming.term == term,
             incoming.leader == leaderID, incoming.data.count == offset
         else {

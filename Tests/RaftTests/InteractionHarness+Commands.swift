@@ -23,6 +23,7 @@ extension InteractionHarness {
         case "stabilize": stabilize(args.isEmpty ? nil : try ids(args))
         case "partition": try partition(args)
         case "heal": partitions = []
+        case "duplicate": duplicating = args.first == "on"
         case "compact": try compact(args)
         case "status": for id in try ids(args) { status(id) }
         case "log": for id in try ids(args) { printLog(id) }

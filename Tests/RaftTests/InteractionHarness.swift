@@ -17,6 +17,8 @@ struct InteractionHarness {
     var members: [ReplicaID: Member] = [:]
     /// Replicas that cannot reach each other: message delivery across groups is dropped.
     var partitions: [[ReplicaID]] = []
+    /// When set, every delivered message arrives twice (a network that duplicates).
+    var duplicating = false
     var output: [String] = []
     var config = RaftConfig()
 
@@ -88,6 +90,7 @@ struct InteractionHarness {
                 emit("dropped \(message)")
             } else {
                 members[id]!.replica.step(message)
+                if duplicating { members[id]!.replica.step(message) }
             }
         }
     }
