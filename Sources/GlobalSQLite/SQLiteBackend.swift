@@ -124,6 +124,7 @@ struct SQLiteSession: SQLSession {
         case .text(let v): .text(v)
         case .bytes(let v): .blob(ByteBuffer(bytes: v))
         case .id(let v): .blob(ByteBuffer(bytes: v.bytes))
+        case .ids, .ints, .byteArrays: preconditionFailure("SQLite has no arrays; this statement is PostgreSQL-only")
         }
     }
 

@@ -15,6 +15,8 @@ enum GlobalSuite {
         var database = ""
         var rows = 100_000
         var single = 5_000
+        var batch: Int?
+        var connections: Int?
 
         init(_ arguments: [String]) throws {
             var rest = arguments[...]
@@ -24,9 +26,12 @@ enum GlobalSuite {
                 case "--database": database = value
                 case "--rows": rows = try ChunksSuite.Options.int(flag, value)
                 case "--single": single = try ChunksSuite.Options.int(flag, value)
+                case "--batch": batch = try ChunksSuite.Options.int(flag, value)
+                case "--connections": connections = try ChunksSuite.Options.int(flag, value)
                 default: throw BenchError("unknown option \(flag)")
                 }
             }
+            guard batch ?? 1 >= 1, connections ?? 1 >= 1 else { throw BenchError("--batch and --connections take a number ≥ 1") }
             guard !database.isEmpty else { throw BenchError("--database URL is required (postgres://… or sqlite://PATH)") }
         }
     }
@@ -49,10 +54,12 @@ enum GlobalSuite {
         let (backend, close) = try await open(options.database)
         defer { Task { await close() } }
         _ = try await GlobalSchema.migrate(backend, nowUs: 0)
-        let db = try await SQLGlobalDatabase(backend: backend)
+        var db = try await SQLGlobalDatabase(backend: backend)
+        if let batch = options.batch { db.tuning.checkpointBatch = batch }
+        if let connections = options.connections { db.tuning.checkpointConnections = connections }
         let peer = backend.dialect == .sqlite ? "sqlite" : "postgres"
         report.note("database \(peer), \(options.rows) batched rows, \(options.single) single-row transactions, "
-            + "batch \(SQLGlobalDatabase.checkpointBatch) rows, cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage())")
+            + "batch \(db.tuning.checkpointBatch) rows on \(db.tuning.checkpointConnections) connections, cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage())")
 
         var rng = SystemRandomNumberGenerator()
         let scope = ID(using: &rng)
