@@ -16,7 +16,8 @@ extension SQLGlobalDatabase {
     /// repeat (or any later checkpoint) is guarded by the sequence. Returns the rows that changed.
     public func checkpoint(_ checkpoints: [EntityCheckpoint]) async throws(GlobalDatabaseError) -> Int {
         let rows = coalesce(checkpoints)
-        let size = tuning.checkpointBatch
+        // SQLite binds 6 parameters a row and allows 32,766 a statement; arrays have no such limit.
+        let size = backend.dialect == .sqlite ? min(tuning.checkpointBatch, 5000) : tuning.checkpointBatch
         let batches = stride(from: 0, to: rows.count, by: size).map { Array(rows[$0..<min($0 + size, rows.count)]) }
         let width = min(tuning.checkpointConnections, batches.count)
         guard width > 1 else {
@@ -98,7 +99,7 @@ extension SQLGlobalDatabase {
 
 /// Knobs of the checkpoint path; the defaults are the best measured on a 2-core machine.
 public struct CheckpointTuning: Sendable, Hashable {
-    /// Rows per statement (and per transaction). SQLite binds 6 parameters a row, below its limit.
+    /// Rows per statement (and per transaction); at most 5,000 on SQLite (its parameter limit).
     public var checkpointBatch: Int
     /// Batches in flight at once, each on its own pooled connection (1 on SQLite: one writer).
     public var checkpointConnections: Int
