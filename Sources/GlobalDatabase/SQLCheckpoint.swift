@@ -16,8 +16,9 @@ extension SQLGlobalDatabase {
     /// repeat (or any later checkpoint) is guarded by the sequence. Returns the rows that changed.
     public func checkpoint(_ checkpoints: [EntityCheckpoint]) async throws(GlobalDatabaseError) -> Int {
         let rows = coalesce(checkpoints)
-        // SQLite binds 6 parameters a row and allows 32,766 a statement; arrays have no such limit.
-        let size = backend.dialect == .sqlite ? min(tuning.checkpointBatch, 5000) : tuning.checkpointBatch
+        precondition(!tuning.arrayBinds || backend.dialect != .sqlite, "SQLite has no arrays to bind")
+        // VALUES binds 6 parameters a row; SQLite allows 32,766 a statement, PostgreSQL 65,535.
+        let size = tuning.arrayBinds ? tuning.checkpointBatch : min(tuning.checkpointBatch, 5000)
         let batches = stride(from: 0, to: rows.count, by: size).map { Array(rows[$0..<min($0 + size, rows.count)]) }
         let width = min(tuning.checkpointConnections, batches.count)
         guard width > 1 else {
@@ -47,10 +48,11 @@ extension SQLGlobalDatabase {
 
     /// One batch in one transaction. Idempotent: the sequence guard turns a replay into a no-op.
     func write(_ batch: [EntityCheckpoint]) async throws(GlobalDatabaseError) -> Int {
-        let (sql, binds) = Self.checkpointStatement(batch, dialect: backend.dialect)
+        let arrays = tuning.arrayBinds
+        let (sql, binds) = Self.checkpointStatement(batch, arrays: arrays)
         return try await transaction(idempotent: true) { s in
             let rows = try await s.query(sql, binds)
-            return backend.dialect == .sqlite ? rows.count : Int(rows.first?.first?.int ?? 0)
+            return arrays ? Int(rows.first?.first?.int ?? 0) : rows.count
         }
     }
 
@@ -61,12 +63,12 @@ extension SQLGlobalDatabase {
             AND persistent_entities.state_seq < excluded.state_seq
         """
 
-    static func checkpointStatement(_ batch: [EntityCheckpoint], dialect: SQLDialect) -> (String, [SQLValue]) {
+    static func checkpointStatement(_ batch: [EntityCheckpoint], arrays: Bool) -> (String, [SQLValue]) {
         let insert = """
             INSERT INTO persistent_entities (scope_id, entity_id, authority_kind, authority_epoch, state_blob,
                 state_seq, updated_us, raft_index)
             """
-        guard dialect == .sqlite else {
+        if arrays {
             // Columns in the order of the binds; the row count comes back as one value.
             let sql = """
                 WITH changed AS (
@@ -103,14 +105,18 @@ public struct CheckpointTuning: Sendable, Hashable {
     public var checkpointBatch: Int
     /// Batches in flight at once, each on its own pooled connection (1 on SQLite: one writer).
     public var checkpointConnections: Int
+    /// Bind six arrays and `unnest` them (PostgreSQL, CockroachDB) rather than a multi-row VALUES
+    /// list with six parameters a row (the only form SQLite has; kept elsewhere for comparison).
+    public var arrayBinds: Bool
 
-    public init(checkpointBatch: Int = 1000, checkpointConnections: Int = 1) {
+    public init(checkpointBatch: Int = 1000, checkpointConnections: Int = 1, arrayBinds: Bool = false) {
         precondition(checkpointBatch >= 1 && checkpointConnections >= 1, "checkpoint tuning needs positive values")
         self.checkpointBatch = checkpointBatch
         self.checkpointConnections = checkpointConnections
+        self.arrayBinds = arrayBinds
     }
 
     public static func defaults(for dialect: SQLDialect) -> CheckpointTuning {
-        dialect == .sqlite ? CheckpointTuning() : CheckpointTuning(checkpointBatch: 1000, checkpointConnections: 2)
+        dialect == .sqlite ? CheckpointTuning() : CheckpointTuning(checkpointConnections: 2, arrayBinds: true)
     }
 }

@@ -5,7 +5,8 @@
 //
 // Options: --database URL (postgres://… or sqlite://PATH; required), --rows N (batched, default
 // 100000), --single N (one-row transactions, default 5000: the slow path is timed on a sample),
-// --batch N and --connections N (override the checkpoint tuning, to compare settings).
+// --batch N, --connections N and --values (multi-row VALUES instead of arrays) override the
+// checkpoint tuning, to compare settings.
 import Dispatch
 import Foundation
 import GlobalDatabase
@@ -19,10 +20,15 @@ enum GlobalSuite {
         var single = 5_000
         var batch: Int?
         var connections: Int?
+        var values = false
 
         init(_ arguments: [String]) throws {
             var rest = arguments[...]
             while let flag = rest.popFirst() {
+                if flag == "--values" {
+                    values = true
+                    continue
+                }
                 guard let value = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
                 switch flag {
                 case "--database": database = value
@@ -59,9 +65,10 @@ enum GlobalSuite {
         var db = try await SQLGlobalDatabase(backend: backend)
         if let batch = options.batch { db.tuning.checkpointBatch = batch }
         if let connections = options.connections { db.tuning.checkpointConnections = connections }
+        if options.values { db.tuning.arrayBinds = false }
         let peer = backend.dialect == .sqlite ? "sqlite" : "postgres"
         report.note("database \(peer), \(options.rows) batched rows, \(options.single) single-row transactions, "
-            + "batch \(db.tuning.checkpointBatch) rows on \(db.tuning.checkpointConnections) connections, cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage())")
+            + "batch \(db.tuning.checkpointBatch) rows \(db.tuning.arrayBinds ? "as arrays" : "as VALUES") on \(db.tuning.checkpointConnections) connections, cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage())")
 
         var rng = SystemRandomNumberGenerator()
         let scope = ID(using: &rng)

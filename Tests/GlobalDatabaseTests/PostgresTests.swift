@@ -55,6 +55,14 @@ struct PostgresGlobalDatabaseTests {
         faulty.tuning = db.tuning
         #expect(try await checkCheckpointRaces(faulty) == [])
         #expect(faults.injected.retries > 0 && faults.injected.lostCommits > 0)
+        // The multi-row VALUES form (SQLite's, kept here for comparison) keeps the same promises.
+        let valuesTuning = CheckpointTuning(checkpointBatch: 16, checkpointConnections: 2, arrayBinds: false)
+        var values = try await freshPostgres()
+        values.tuning = valuesTuning
+        #expect(try await checkCheckpoints(values) == [])
+        var racing = try await freshPostgres()
+        racing.tuning = valuesTuning
+        #expect(try await checkCheckpointRaces(racing) == [])
     }
 
     @Test func tenThousandEntriesTwiceWithRacingAppliersAndFaults() async throws {
