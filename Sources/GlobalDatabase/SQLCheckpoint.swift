@@ -23,19 +23,19 @@ extension SQLGlobalDatabase {
         let width = min(tuning.checkpointConnections, batches.count)
         guard width > 1 else {
             var changed = 0
-            for batch in batches { changed += try await write(batch) }
+            for batch in batches { changed += try await upsertBatch(batch) }
             return changed
         }
         do {
             return try await withThrowingTaskGroup(of: Int.self) { group in
                 var next = batches.makeIterator()
                 for _ in 0..<width {
-                    if let batch = next.next() { group.addTask { try await write(batch) } }
+                    if let batch = next.next() { group.addTask { try await upsertBatch(batch) } }
                 }
                 var changed = 0
                 while let n = try await group.next() {
                     changed += n
-                    if let batch = next.next() { group.addTask { try await write(batch) } }
+                    if let batch = next.next() { group.addTask { try await upsertBatch(batch) } }
                 }
                 return changed
             }
@@ -47,7 +47,7 @@ extension SQLGlobalDatabase {
     }
 
     /// One batch in one transaction. Idempotent: the sequence guard turns a replay into a no-op.
-    func write(_ batch: [EntityCheckpoint]) async throws(GlobalDatabaseError) -> Int {
+    func upsertBatch(_ batch: [EntityCheckpoint]) async throws(GlobalDatabaseError) -> Int {
         let arrays = tuning.arrayBinds
         let (sql, binds) = Self.checkpointStatement(batch, arrays: arrays)
         return try await transaction(idempotent: true) { s in
