@@ -114,9 +114,13 @@ public struct GlobalContents: Hashable, Sendable {
 /// Keeps one checkpoint per entity, the one with the highest sequence (the last of equals): a
 /// multi-row upsert may touch each row once, and older snapshots would be discarded anyway.
 public func coalesce(_ checkpoints: [EntityCheckpoint]) -> [EntityCheckpoint] {
-    var latest = [[ID]: Int]()
+    struct Key: Hashable {
+        var scope: ID
+        var entity: ID
+    }
+    var latest = [Key: Int](minimumCapacity: checkpoints.count)
     for (i, c) in checkpoints.enumerated() {
-        let key = [c.scopeID, c.entityID]
+        let key = Key(scope: c.scopeID, entity: c.entityID)
         if let j = latest[key], checkpoints[j].stateSeq > c.stateSeq { continue }
         latest[key] = i
     }

@@ -20,11 +20,14 @@ public struct ID: Hashable, Comparable, Sendable, CustomStringConvertible {
         low = (rng.next() & ~(0xC000 << 48)) | (0x8000 << 48)
     }
 
+    // Inlinable so callers get a specialised loop: the generic version was a hot spot in decoding.
+    @inlinable
     public init(bytes: some Collection<UInt8>) {
         precondition(bytes.count == 16, "an ID is 16 bytes")
-        var h: UInt64 = 0, l: UInt64 = 0
-        for (i, b) in bytes.enumerated() {
+        var h: UInt64 = 0, l: UInt64 = 0, i = 0
+        for b in bytes {
             if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
+            i += 1
         }
         self.init(high: h, low: l)
     }

@@ -8,6 +8,11 @@ public enum SQLValue: Hashable, Sendable {
     case text(String)
     case bytes([UInt8])
     case id(ID)
+    /// Arrays, one value per row, for statements that expand them with `unnest` (PostgreSQL and
+    /// CockroachDB only: SQLite has no array type, so its statements never bind these).
+    case ids([ID])
+    case ints([Int64])
+    case byteArrays([[UInt8]])
 
     public init(_ id: ID?) { self = id.map(SQLValue.id) ?? .null }
     public init(_ text: String?) { self = text.map(SQLValue.text) ?? .null }

@@ -7,6 +7,8 @@ public struct SQLGlobalDatabase: GlobalDatabase {
     public let backend: any SQLBackend
     public let policy: RetryPolicy
     public let faults: FaultInjector?
+    /// Batch size and parallelism of `checkpoint`; defaults per dialect.
+    public var tuning: CheckpointTuning
 
     /// Opens a migrated database; refuses one at another schema version.
     public init(backend: any SQLBackend, policy: RetryPolicy = RetryPolicy(), faults: FaultInjector? = nil)
@@ -15,6 +17,7 @@ public struct SQLGlobalDatabase: GlobalDatabase {
         self.backend = backend
         self.policy = policy
         self.faults = faults
+        tuning = .defaults(for: backend.dialect)
         let found = try await GlobalSchema.currentVersion(backend, policy: policy)
         if found > GlobalSchema.version { throw .schemaTooNew(found: found, supported: GlobalSchema.version) }
         if found < GlobalSchema.version { throw .schemaTooOld(found: found, supported: GlobalSchema.version) }

@@ -1,4 +1,4 @@
-// Reads and the write-behind checkpoint path of SQLGlobalDatabase. Column lists are explicit and
+// Reads of SQLGlobalDatabase. Column lists are explicit and
 // rows decode through one function per table, shared by point reads and `contents()`.
 
 extension SQLGlobalDatabase {
@@ -61,43 +61,6 @@ extension SQLGlobalDatabase {
             UNION SELECT index_digest FROM cas_pins WHERE expires_us > $1 AND index_digest IS NOT NULL
             """, [.int(nowUs)])
         return Set(rows.compactMap { $0[0].bytes })
-    }
-
-    /// Rows per statement: 6 parameters each stays far below SQLite's and PostgreSQL's limits.
-    public static let checkpointBatch = 1000
-
-    public func checkpoint(_ checkpoints: [EntityCheckpoint]) async throws(GlobalDatabaseError) -> Int {
-        var changed = 0
-        let rows = coalesce(checkpoints)
-        for start in stride(from: 0, to: rows.count, by: Self.checkpointBatch) {
-            let batch = Array(rows[start..<min(start + Self.checkpointBatch, rows.count)])
-            let (sql, binds) = Self.checkpointStatement(batch)
-            // Idempotent: the sequence guard turns a replay into a no-op.
-            changed += try await transaction(idempotent: true) { s in try await s.query(sql, binds).count }
-        }
-        return changed
-    }
-
-    static func checkpointStatement(_ batch: [EntityCheckpoint]) -> (String, [SQLValue]) {
-        var values: [String] = []
-        var binds: [SQLValue] = []
-        for c in batch {
-            let n = binds.count
-            values.append("($\(n + 1), $\(n + 2), 'server', $\(n + 3), $\(n + 4), $\(n + 5), $\(n + 6), 0)")
-            binds += [.id(c.scopeID), .id(c.entityID), .int(c.authorityEpoch), .bytes(c.state), .int(c.stateSeq),
-                .int(c.updatedUs)]
-        }
-        let sql = """
-            INSERT INTO persistent_entities (scope_id, entity_id, authority_kind, authority_epoch, state_blob,
-                state_seq, updated_us, raft_index)
-            VALUES \(values.joined(separator: ", "))
-            ON CONFLICT (scope_id, entity_id) DO UPDATE SET state_blob = excluded.state_blob,
-                state_seq = excluded.state_seq, updated_us = excluded.updated_us
-            WHERE persistent_entities.authority_epoch = excluded.authority_epoch
-                AND persistent_entities.state_seq < excluded.state_seq
-            RETURNING entity_id
-            """
-        return (sql, binds)
     }
 
     public func contents() async throws(GlobalDatabaseError) -> GlobalContents {

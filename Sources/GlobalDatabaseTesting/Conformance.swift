@@ -9,6 +9,7 @@ public func checkGlobalDatabase(_ make: MakeDatabase) async -> [String] {
     var problems: [String] = []
     for (name, check) in [
         ("apply", checkApplyPath), ("refusals", checkRefusals), ("checkpoints", checkCheckpoints),
+        ("checkpoint races", { try await checkCheckpointRaces($0) }),
         ("constraint", checkConstraintViolation), ("log", { try await checkMatchesReference($0, count: 600, seed: 7) }),
     ] as [(String, @Sendable (any GlobalDatabase) async throws -> [String])] {
         do {

@@ -29,6 +29,47 @@ public func checkCheckpoints(_ db: any GlobalDatabase) async throws -> [String] 
     return p
 }
 
+/// Concurrent checkpoint calls over the same entities (fenced epochs, stale and newer sequences,
+/// duplicates within a call) end exactly where the reference does: the newest sequence of the
+/// matching epoch wins, whatever the interleaving of calls and of batches inside each call.
+public func checkCheckpointRaces(_ db: any GlobalDatabase, calls: Int = 6, entities: Int = 240) async throws -> [String] {
+    var rng = SplitMix64(seed: 5)
+    let scope = ID(using: &rng)
+    let ids = (0..<entities).map { _ in ID(using: &rng) }
+    // A third exist at epoch 2 (spawned through the log); the rest are created by checkpoints.
+    let log = ids.prefix(entities / 3).enumerated().map { i, id in
+        LogEntry(index: Int64(i + 1), term: 1, requestID: nil, timeUs: 0, command: .spawnEntity(
+            PersistentEntity(scopeID: scope, entityID: id, authorityKind: .server, authorityEpoch: 2, updatedUs: 0)))
+    }
+    let reference = MemoryGlobalDatabase()
+    _ = try await db.apply(log, group: "cp")
+    _ = try await reference.apply(log, group: "cp")
+    let spawned = Set(ids.prefix(entities / 3))
+    let work: [[EntityCheckpoint]] = (0..<calls).map { call in
+        (0..<entities).map { k in
+            let id = ids[Int(rng.next() % UInt64(entities))]
+            // Unique per entity: the random part orders, call and position break ties.
+            let seq = Int64(rng.next() % 1000) * 100_000 + Int64(call) * 10_000 + Int64(k)
+            let epoch: Int64 = spawned.contains(id) && rng.next() % 3 == 0 ? 1 : (spawned.contains(id) ? 2 : 1)
+            return EntityCheckpoint(scopeID: scope, entityID: id, authorityEpoch: epoch, stateSeq: seq,
+                state: withUnsafeBytes(of: seq) { Array($0) }, updatedUs: seq)
+        }
+    }
+    var p: [String] = []
+    try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+        for call in work { group.addTask { (try await db.checkpoint(call), call.count) } }
+        for try await (changed, size) in group where changed > size {
+            p.append("a call of \(size) checkpoints changed \(changed) rows")
+        }
+    }
+    for call in work { _ = await reference.checkpoint(call) }
+    let got = try await db.contents().entities, want = await reference.contents().entities
+    if got.count != want.count { p.append("\(got.count) entities, reference has \(want.count)") }
+    let wrong = zip(got, want).filter { $0 != $1 }.count
+    if wrong > 0 { p.append("\(wrong) entities differ from the reference") }
+    return p
+}
+
 /// A constraint violation in the middle of a batch throws a clear error and applies nothing.
 public func checkConstraintViolation(_ db: any GlobalDatabase) async throws -> [String] {
     var p: [String] = []

@@ -128,6 +128,9 @@ struct PostgresSession: SQLSession {
             case .text(let v): bindings.append(v)
             case .bytes(let v): bindings.append(ByteBuffer(bytes: v))
             case .id(let v): bindings.append(UUID(v))
+            case .ids(let v): bindings.append(v.map(UUID.init))
+            case .ints(let v): bindings.append(v)
+            case .byteArrays(let v): bindings.append(v.map { ByteBuffer(bytes: $0) })
             }
         }
         // Read every row before returning: a statement's error arrives with its rows.
@@ -160,13 +163,18 @@ struct PostgresSession: SQLSession {
 
 extension UUID {
     init(_ id: ID) {
-        let b = id.bytes
-        self.init(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+        let raw = (id.high.bigEndian, id.low.bigEndian)
+        self = withUnsafeBytes(of: raw) { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
     }
 }
 
 extension ID {
-    init(_ uuid: UUID) { self = withUnsafeBytes(of: uuid.uuid) { ID(bytes: $0) } }
+    init(_ uuid: UUID) {
+        self = withUnsafeBytes(of: uuid.uuid) {
+            ID(high: UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
+                low: UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
+    }
 }
 
 /// Runs `work`, failing with a timeout if it takes longer than `limit`.

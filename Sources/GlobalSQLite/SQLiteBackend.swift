@@ -107,14 +107,13 @@ struct SQLiteSession: SQLSession {
 
     /// SQLite binds `$n` by order of first appearance, not by number; `?n` keeps the numbering.
     static func positional(_ sql: String) -> String {
-        var out = ""
-        var chars = sql.makeIterator()
-        var pending = chars.next()
-        while let c = pending {
-            pending = chars.next()
-            if c == "$", let next = pending, next.isNumber { out.append("?") } else { out.append(c) }
+        // Bytes, not Characters: a 1,000-row checkpoint statement is ~60 kB and grapheme walking
+        // cost a fifth of the benchmark. `$` and digits are ASCII, so UTF-8 stays intact.
+        var out = Array(sql.utf8)
+        for i in out.indices.dropLast() where out[i] == UInt8(ascii: "$") && (0x30...0x39).contains(out[i + 1]) {
+            out[i] = UInt8(ascii: "?")
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func encode(_ value: SQLValue) -> SQLiteData {
@@ -124,6 +123,7 @@ struct SQLiteSession: SQLSession {
         case .text(let v): .text(v)
         case .bytes(let v): .blob(ByteBuffer(bytes: v))
         case .id(let v): .blob(ByteBuffer(bytes: v.bytes))
+        case .ids, .ints, .byteArrays: preconditionFailure("SQLite has no arrays; this statement is PostgreSQL-only")
         }
     }
 

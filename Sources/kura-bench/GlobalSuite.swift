@@ -1,9 +1,12 @@
-// kura-bench global --database URL: write-behind entity checkpoints, batched (coalesced, 1000 rows
-// per multi-row upsert, one transaction each) beside the naive one-row-per-transaction upsert, on
-// the same database in the same run. Both paths go through the same retry wrapper.
+// kura-bench global --database URL: write-behind entity checkpoints, batched (coalesced; 1000 rows a
+// statement and a transaction: `unnest` of arrays on PostgreSQL, multi-row VALUES on SQLite; two
+// batches in flight on PostgreSQL) beside the naive one-row-per-transaction upsert, on the same
+// database in the same run. Both paths go through the same retry wrapper.
 //
 // Options: --database URL (postgres://… or sqlite://PATH; required), --rows N (batched, default
-// 100000), --single N (one-row transactions, default 5000: the slow path is timed on a sample).
+// 100000), --single N (one-row transactions, default 5000: the slow path is timed on a sample),
+// --batch N, --connections N and --values (multi-row VALUES instead of arrays) override the
+// checkpoint tuning, to compare settings.
 import Dispatch
 import Foundation
 import GlobalDatabase
@@ -15,18 +18,28 @@ enum GlobalSuite {
         var database = ""
         var rows = 100_000
         var single = 5_000
+        var batch: Int?
+        var connections: Int?
+        var values = false
 
         init(_ arguments: [String]) throws {
             var rest = arguments[...]
             while let flag = rest.popFirst() {
+                if flag == "--values" {
+                    values = true
+                    continue
+                }
                 guard let value = rest.popFirst() else { throw BenchError("\(flag) needs a value") }
                 switch flag {
                 case "--database": database = value
                 case "--rows": rows = try ChunksSuite.Options.int(flag, value)
                 case "--single": single = try ChunksSuite.Options.int(flag, value)
+                case "--batch": batch = try ChunksSuite.Options.int(flag, value)
+                case "--connections": connections = try ChunksSuite.Options.int(flag, value)
                 default: throw BenchError("unknown option \(flag)")
                 }
             }
+            guard batch ?? 1 >= 1, connections ?? 1 >= 1 else { throw BenchError("--batch and --connections take a number ≥ 1") }
             guard !database.isEmpty else { throw BenchError("--database URL is required (postgres://… or sqlite://PATH)") }
         }
     }
@@ -49,10 +62,13 @@ enum GlobalSuite {
         let (backend, close) = try await open(options.database)
         defer { Task { await close() } }
         _ = try await GlobalSchema.migrate(backend, nowUs: 0)
-        let db = try await SQLGlobalDatabase(backend: backend)
+        var db = try await SQLGlobalDatabase(backend: backend)
+        if let batch = options.batch { db.tuning.checkpointBatch = batch }
+        if let connections = options.connections { db.tuning.checkpointConnections = connections }
+        if options.values { db.tuning.arrayBinds = false }
         let peer = backend.dialect == .sqlite ? "sqlite" : "postgres"
         report.note("database \(peer), \(options.rows) batched rows, \(options.single) single-row transactions, "
-            + "batch \(SQLGlobalDatabase.checkpointBatch) rows, cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage())")
+            + "batch \(db.tuning.checkpointBatch) rows \(db.tuning.arrayBinds ? "as arrays" : "as VALUES") on \(db.tuning.checkpointConnections) connections, cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage())")
 
         var rng = SystemRandomNumberGenerator()
         let scope = ID(using: &rng)
@@ -66,8 +82,11 @@ enum GlobalSuite {
         var changed = try await db.checkpoint(checkpoints(entities[...], seq: 1))
         let insertRate = Double(changed) / (Clock.wall() - start)
         start = Clock.wall()
+        let cpu = Clock.processCPU()
         changed = try await db.checkpoint(checkpoints(entities[...], seq: 2))
         let updateRate = Double(changed) / (Clock.wall() - start)
+        // The client's share; the rest of a row's cost is the server's (and, on SQLite, in-process).
+        report.note("batched upsert of existing rows: client CPU \(Report.format((Clock.processCPU() - cpu) / Double(options.rows) * 1e6)) µs a row")
         guard changed == options.rows else { throw BenchError("batched upsert changed \(changed) of \(options.rows) rows") }
 
         start = Clock.wall()

@@ -44,6 +44,27 @@ struct PostgresGlobalDatabaseTests {
         #expect(await checkGlobalDatabase { try await freshPostgres() } == [])
     }
 
+    /// Small batches on several connections at once, with serialisation failures and lost commits
+    /// injected underneath: still exactly the reference's entities.
+    @Test func checkpointsInSmallParallelBatches() async throws {
+        var db = try await freshPostgres()
+        db.tuning = CheckpointTuning(checkpointBatch: 16, checkpointConnections: 3)
+        #expect(try await checkCheckpoints(db) == [])
+        let faults = FaultInjector(seed: 11, retryRate: 0.05, lostCommitRate: 0.05)
+        var faulty = try await freshPostgres(faults: faults)
+        faulty.tuning = db.tuning
+        #expect(try await checkCheckpointRaces(faulty) == [])
+        #expect(faults.injected.retries > 0 && faults.injected.lostCommits > 0)
+        // The multi-row VALUES form (SQLite's, kept here for comparison) keeps the same promises.
+        let valuesTuning = CheckpointTuning(checkpointBatch: 16, checkpointConnections: 2, arrayBinds: false)
+        var values = try await freshPostgres()
+        values.tuning = valuesTuning
+        #expect(try await checkCheckpoints(values) == [])
+        var racing = try await freshPostgres()
+        racing.tuning = valuesTuning
+        #expect(try await checkCheckpointRaces(racing) == [])
+    }
+
     @Test func tenThousandEntriesTwiceWithRacingAppliersAndFaults() async throws {
         let faults = FaultInjector(seed: 42, retryRate: 0.02, lostCommitRate: 0.01)
         let db = try await freshPostgres(faults: faults)

@@ -17,6 +17,19 @@ func freshSQLite(faults: FaultInjector? = nil) async throws -> SQLGlobalDatabase
         #expect(await checkGlobalDatabase { try await freshSQLite() } == [])
     }
 
+    /// Small batches on several connections at once, with serialisation failures and lost commits
+    /// injected underneath: still exactly the reference's entities.
+    @Test func checkpointsInSmallParallelBatches() async throws {
+        var db = try await freshSQLite()
+        db.tuning = CheckpointTuning(checkpointBatch: 16, checkpointConnections: 3)
+        #expect(try await checkCheckpoints(db) == [])
+        let faults = FaultInjector(seed: 11, retryRate: 0.05, lostCommitRate: 0.05)
+        var faulty = try await freshSQLite(faults: faults)
+        faulty.tuning = db.tuning
+        #expect(try await checkCheckpointRaces(faulty) == [])
+        #expect(faults.injected.retries > 0 && faults.injected.lostCommits > 0)
+    }
+
     @Test func tenThousandEntriesTwiceWithRacingAppliersAndFaults() async throws {
         let faults = FaultInjector(seed: 42, retryRate: 0.02, lostCommitRate: 0.01)
         let db = try await freshSQLite(faults: faults)
