@@ -115,7 +115,7 @@ private func search<Key>(
 }
 
 struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
-    static var leafCapacity: Int { 128 }
+    static var leafCapacity: Int { 64 }
 
     private(set) var leaves: [OrderedLeaf<Key>] = []
     /// `firsts[i]` is the first entry of `leaves[i]`, kept apart so the top-level search stays in
