@@ -1,7 +1,8 @@
 // kura-bench tables: the memory tier on 1M rows, one thread, each figure beside a plain
 // `Dictionary` under a `Mutex` doing the same job in the same run (for index and range figures the
 // peer also keeps a hand-made secondary structure). Ends with a 2-thread figure.
-// Options: --rows N (default 1_000_000).
+// Options: --rows N (default 1_000_000); --only NAME,… (e.g. get,put,memory-miss) for profiling.
+// memory-miss is one dependent load in 64 MiB, the unit the other figures are made of.
 #if canImport(Glibc)
 import Glibc
 #endif
