@@ -11,14 +11,36 @@ struct KeyMap<Key: Hashable & Sendable>: Sendable {
     private var buckets: ContiguousArray<Bucket?>
     private var mask: Int
     private(set) var count = 0
+    /// Mixed into integer keys' hashes so that keys chosen by clients cannot aim at one run.
+    private let seed: UInt64
 
     init() {
         buckets = ContiguousArray(repeating: nil, count: 16)
         mask = 15
+        var hasher = Hasher()  // the standard library's per-process random seed
+        hasher.combine(0x4B65_794D as UInt64)
+        seed = UInt64(bitPattern: Int64(hasher.finalize()))
     }
 
+    /// Integer keys (the common case) take a seeded multiply-xorshift mix, a few instructions
+    /// where `hashValue` (SipHash) costs about ninety; the type tests fold away when specialised.
     @inline(__always)
-    private func home(_ key: Key) -> Int { key.hashValue & mask }
+    private func home(_ key: Key) -> Int {
+        var x: UInt64
+        if Key.self == Int64.self {
+            x = UInt64(bitPattern: unsafeBitCast(key, to: Int64.self))
+        } else if Key.self == Int.self {
+            x = UInt64(bitPattern: Int64(unsafeBitCast(key, to: Int.self)))
+        } else if Key.self == UInt64.self {
+            x = unsafeBitCast(key, to: UInt64.self)
+        } else {
+            return key.hashValue & mask
+        }
+        x ^= seed
+        x = (x ^ (x >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        x = (x ^ (x >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+        return Int(truncatingIfNeeded: x ^ (x >> 33)) & mask
+    }
 
     /// The bucket holding `key`, or the empty bucket where it would go.
     @inline(__always)

@@ -46,13 +46,45 @@ struct OrderedLeaf<Key: Comparable & Sendable>: Sendable {
     var count: Int { entries.count }
 
     mutating func insert(_ entry: OrderedEntry<Key>, _ prefix: UInt64, at offset: Int) {
-        entries.insert(entry, at: offset)
-        prefixes.insert(prefix, at: offset)
+        entries.shiftInsert(entry, at: offset)
+        prefixes.shiftInsert(prefix, at: offset)
     }
 
     mutating func remove(at offset: Int) {
-        entries.remove(at: offset)
-        prefixes.remove(at: offset)
+        entries.shiftRemove(at: offset)
+        prefixes.shiftRemove(at: offset)
+    }
+}
+
+extension ContiguousArray {
+    /// `insert(_:at:)` as an append and one memmove; the general path (`replaceSubrange`) cost
+    /// several hundred instructions per call here.
+    @inline(__always)
+    mutating func shiftInsert(_ element: Element, at offset: Int) {
+        append(element)
+        let last = count - 1
+        guard offset < last else { return }
+        withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            let moved = (base + last).move()
+            (base + offset + 1).moveInitialize(from: base + offset, count: last - offset)  // overlapping: a memmove
+            (base + offset).initialize(to: moved)
+        }
+    }
+
+    /// `remove(at:)` as one memmove and a `removeLast`.
+    @inline(__always)
+    mutating func shiftRemove(at offset: Int) {
+        let last = count - 1
+        if offset < last {
+            withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                let removed = (base + offset).move()
+                (base + offset).moveInitialize(from: base + offset + 1, count: last - offset)
+                (base + last).initialize(to: removed)
+            }
+        }
+        removeLast()
     }
 }
 
@@ -83,7 +115,7 @@ private func search<Key>(
 }
 
 struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
-    static var leafCapacity: Int { 128 }
+    static var leafCapacity: Int { 64 }
 
     private(set) var leaves: [OrderedLeaf<Key>] = []
     /// `firsts[i]` is the first entry of `leaves[i]`, kept apart so the top-level search stays in
@@ -95,6 +127,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     /// The first position whose entry satisfies `isAtOrAfter`, a predicate that is false, then
     /// true along the index order, false for every value whose prefix is below `prefix` and true
     /// for every value whose prefix is above it.
+    @inline(__always)
     func partitionPoint(prefix: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> OrderedPosition {
         // First leaf whose first entry is at or after the target; the target may begin in the leaf before.
         let low = firstPrefixes.withUnsafeBufferPointer { prefixes in
@@ -109,6 +142,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     }
 
     /// The first entry at or after (value, key).
+    @inline(__always)
     func position(of value: IndexValue, _ key: Key) -> OrderedPosition {
         partitionPoint(prefix: value.orderPrefix) { !$0.precedes(value, key) }
     }

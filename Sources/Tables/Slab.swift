@@ -62,6 +62,14 @@ struct Slab<Row: Sendable>: Sendable {
         return chunks[c].rows[o]
     }
 
+    /// Reads one byte of the record in `slot`: a cheap load whose only purpose is to start the
+    /// cache miss early (see `TableState.prefetch`).
+    @inline(__always)
+    func touch(_ slot: Int32) -> UInt8 {
+        let (c, o) = Self.split(slot)
+        return chunks[c].rows.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + o).load(as: UInt8.self) }
+    }
+
     @inline(__always)
     func expiry(_ slot: Int32) -> Int64 {
         let (c, o) = Self.split(slot)

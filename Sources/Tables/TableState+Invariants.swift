@@ -17,8 +17,16 @@ extension TableState {
                 switch index.spec.kind {
                 case .hash:
                     var found = false
-                    index.hash.bucket(value)?.forEach { found = found || $0 == slot; return !found }
+                    var holders = 0
+                    _ = index.hash.forEachCandidate(value) { candidate in
+                        if candidate == slot { found = true }
+                        if index.spec.column.value(slab.row(candidate)!) == value { holders += 1 }
+                        return true
+                    }
                     if !found { problems.append("hash index \(index.spec.name) lacks \(row.key)=\(value)") }
+                    if index.spec.unique && holders > 1 {
+                        problems.append("unique hash index \(index.spec.name) has \(holders) holders of \(value)")
+                    }
                 case .ordered:
                     let at = index.ordered.entry(at: index.ordered.position(of: value, row.key))
                     if at?.slot != slot { problems.append("ordered index \(index.spec.name) lacks \(row.key)=\(value)") }
@@ -31,11 +39,8 @@ extension TableState {
         for index in indexes {
             switch index.spec.kind {
             case .hash:
-                let total = index.hash.buckets.values.reduce(0) { $0 + $1.count }
+                let total = index.hash.count
                 if total != live { problems.append("hash index \(index.spec.name) holds \(total) of \(live)") }
-                if index.spec.unique, index.hash.buckets.values.contains(where: { $0.count > 1 }) {
-                    problems.append("unique hash index \(index.spec.name) has a shared value")
-                }
             case .ordered:
                 if index.ordered.count != live { problems.append("ordered index \(index.spec.name) holds \(index.ordered.count) of \(live)") }
                 if !index.ordered.checkInvariants() { problems.append("ordered index \(index.spec.name) is malformed") }

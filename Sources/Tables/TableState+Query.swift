@@ -18,8 +18,10 @@ struct PlannedQuery<Row: TableRecord> {
 }
 
 extension TableState {
+    @inline(__always)
     func indexNumber(_ column: Column<Row>) -> Int? {
-        indexes.firstIndex { $0.spec.name == column.name }
+        for i in indexes.indices where indexes[i].spec.column.name == column.name { return i }
+        return nil
     }
 
     func plan(_ query: Query<Row>) -> PlannedQuery<Row> {
@@ -49,7 +51,9 @@ extension TableState {
         return PlannedQuery(plan: plan, path: path, residual: residual)
     }
 
-    private func accessPath(for predicate: Predicate<Row>) -> (Int, AccessPath<Row>)? {
+    // Internal rather than private: cross-module optimisation serialises (and so lets clients
+    // specialise) only functions whose callees it can reach; a private callee left `plan` generic.
+    func accessPath(for predicate: Predicate<Row>) -> (Int, AccessPath<Row>)? {
         switch predicate {
         case .key(let key): return (0, .keys([key]))
         case .keys(let keys): return (0, .keys(Array(Set(keys))))
@@ -62,7 +66,7 @@ extension TableState {
         }
     }
 
-    private func valuePath(_ column: Column<Row>, _ values: [IndexValue]) -> (Int, AccessPath<Row>)? {
+    func valuePath(_ column: Column<Row>, _ values: [IndexValue]) -> (Int, AccessPath<Row>)? {
         guard let i = indexNumber(column) else { return nil }
         let spec = indexes[i].spec
         switch spec.kind {
@@ -73,7 +77,7 @@ extension TableState {
         }
     }
 
-    private func describe(_ path: AccessPath<Row>) -> QueryPlan.Access {
+    func describe(_ path: AccessPath<Row>) -> QueryPlan.Access {
         switch path {
         case .keys(let keys): return .primaryKey(keys: keys.count)
         case .hash(let i, let values):
@@ -101,41 +105,80 @@ extension TableState {
                 if !visit(slot, slab[slot].row!) { return }
             }
         case .hash(let i, let values):
-            for value in values {
-                guard let bucket = indexes[i].hash.bucket(value) else { continue }
-                let going = bucket.withSlots { slots in visitGathered(slots.count, { slots[$0] }, now, visit) }
-                if !going { return }
-            }
+            for value in values where !probe(i, value, now: now, visit) { return }
         case .ordered(let i, let ranges, let descending):
             for range in descending ? ranges.reversed() : ranges {
                 if !walk(indexes[i].ordered, range.lower, range.upper, descending, now, visit) { return }
             }
         case .scan:
-            for (number, chunk) in slab.chunks.enumerated() {
-                let base = number << Slab<Row>.chunkShift
-                let going = chunk.rows.withUnsafeBufferPointer { rows -> Bool in
-                    for offset in rows.indices {
-                        guard let row = rows[offset] else { continue }
-                        if now != .min && chunk.metas[offset].expiry <= now { continue }
-                        if let filter, !filter(row) { continue }
-                        if !visit(Int32(truncatingIfNeeded: base + offset), row) { return false }
-                    }
-                    return true
-                }
-                if !going { return }
+            if let filter {
+                scan(now: now) { slot, row in filter(row) ? visit(slot, row) : true }
+            } else {
+                scan(now: now, visit)
             }
         }
     }
 
+    /// Visits every live record in slot order. The loop is a plain walk over each chunk's
+    /// contiguous rows; expiries are read only when some record can expire.
+    @inline(__always)
+    func scan(now: Int64, _ visit: (Int32, Row) -> Bool) {
+        for number in slab.chunks.indices {
+            let base = number << Slab<Row>.chunkShift
+            let going = slab.chunks[number].rows.withUnsafeBufferPointer { rows -> Bool in
+                if now == .min {
+                    for offset in rows.indices {
+                        guard let row = rows[offset] else { continue }
+                        if !visit(Int32(truncatingIfNeeded: base &+ offset), row) { return false }
+                    }
+                    return true
+                }
+                return slab.chunks[number].metas.withUnsafeBufferPointer { metas -> Bool in
+                    for offset in rows.indices {
+                        guard let row = rows[offset], metas[offset].expiry > now else { continue }
+                        if !visit(Int32(truncatingIfNeeded: base &+ offset), row) { return false }
+                    }
+                    return true
+                }
+            }
+            if !going { return }
+        }
+    }
+
+    /// Touches the records in `count` slots in a tight loop, so that their cache and TLB misses
+    /// overlap; the visiting loop after it, with its calls and copies, then finds them in cache.
+    @inline(__always)
+    func prefetch(_ count: Int, _ slot: (Int) -> Int32) {
+        var sum: UInt8 = 0
+        for j in 0..<count { sum &+= slab.touch(slot(j)) }
+        keepAlive(sum)
+    }
+
+    /// Visits the live records holding `value` in hash index `i`; returns false if `visit` stopped.
+    @inline(__always)
+    func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
+        let column = indexes[i].spec.column
+        var sum: UInt8 = 0
+        _ = indexes[i].hash.forEachCandidate(value) { slot in
+            sum &+= slab.touch(slot)
+            return true
+        }
+        keepAlive(sum)
+        return indexes[i].hash.forEachCandidate(value) { slot in
+            if now != .min && slab.expiry(slot) <= now { return true }
+            let row = slab.row(slot)!
+            return column.value(row) == value ? visit(slot, row) : true  // the index holds hashes only
+        }
+    }
+
     /// Walks one range of an ordered index; returns false if `visit` stopped it.
-    private func walk(
+    func walk(
         _ index: OrderedIndex<Row.Key>, _ lower: Bound?, _ upper: Bound?, _ descending: Bool, _ now: Int64,
         _ visit: (Int32, Row) -> Bool
     ) -> Bool {
         var going = true
         func body(_ e: OrderedEntry<Row.Key>) -> Bool {
-            let entry = slab[e.slot]
-            if entry.expiry > now { going = visit(e.slot, entry.row!) }
+            if now == .min || slab.expiry(e.slot) > now { going = visit(e.slot, slab.row(e.slot)!) }
             return going
         }
         if descending {
@@ -158,11 +201,20 @@ extension TableState {
         return going
     }
 
-    /// Visits `count` slots in two passes: first read every expiry (independent loads, so their
-    /// cache misses overlap), then visit the live ones, whose entries are now in cache.
+    /// Visits `count` slots. With no expiring record the rows are read directly (their loads are
+    /// independent, so their cache misses overlap); otherwise in two passes: first every expiry,
+    /// then the live rows, whose entries are now in cache.
     @inline(__always)
     func visitGathered(_ count: Int, _ slot: (Int) -> Int32, _ now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
         guard count > 0 else { return true }
+        if now == .min {
+            prefetch(count, slot)
+            for j in 0..<count {
+                let s = slot(j)
+                if !visit(s, slab.row(s)!) { return false }
+            }
+            return true
+        }
         return withUnsafeTemporaryAllocation(of: Int64.self, capacity: count) { expiries in
             for j in 0..<count { expiries[j] = slab.expiry(slot(j)) }
             for j in 0..<count where expiries[j] > now {
@@ -175,6 +227,13 @@ extension TableState {
 
     /// Runs `query`, handing each result to `visit` in order until it returns false.
     func execute(_ query: Query<Row>, now: Int64, _ visit: (Row) -> Bool) throws(TableError) {
+        // The common probe (one equality on a hash index, nothing else) skips planning.
+        if query.order == nil && query.offset == 0 && query.limit == nil, case .equal(let column, let value)? = query.filter,
+            let i = indexNumber(column), indexes[i].spec.kind == .hash
+        {
+            _ = probe(i, value, now: now) { _, row in visit(row) }
+            return
+        }
         let planned = plan(query)
         if query.requiresIndex && !planned.plan.usesIndex { throw .indexRequired(plan: planned.plan.description) }
         let filter = planned.residual.isEmpty ? nil : Predicate.and(planned.residual).compiled()
@@ -184,6 +243,10 @@ extension TableState {
         var remaining = query.limit ?? .max
         guard remaining > 0 else { return }
         if !planned.plan.sorts {
+            if indexFilter == nil && skip == 0 && remaining == .max {  // the common case: no per-row bookkeeping
+                candidates(planned.path, now: now, filter: scanFilter) { _, row in visit(row) }
+                return
+            }
             candidates(planned.path, now: now, filter: scanFilter) { _, row in
                 if let filter = indexFilter, !filter(row) { return true }
                 if skip > 0 {
@@ -210,3 +273,7 @@ extension TableState {
         }
     }
 }
+
+/// Consumes a value the optimiser must not see through, so the loads that produced it stay.
+@inline(never) @_optimize(none)
+func keepAlive(_ value: UInt8) {}

@@ -22,7 +22,8 @@ extension TableState {
     func checkUnique(_ row: Row, replacing slot: Int32?, now: Int64, purge: inout [Int32]) throws(TableError) {
         for index in indexes where index.spec.unique {
             let value = index.spec.column.value(row)
-            guard let holder = index.holder(of: value), holder != slot else { continue }
+            let column = index.spec.column
+            guard let holder = index.holder(of: value, { column.value(slab.row($0)!) == value }), holder != slot else { continue }
             if slab[holder].expiry > now { throw .uniqueViolation(index: index.spec.name, value: value) }
             if !purge.contains(holder) { purge.append(holder) }
         }

@@ -7,11 +7,14 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
     var hash = HashIndex()
     var ordered = OrderedIndex<Row.Key>()
 
+    /// Adds the entry; returns true when a hash index asks its caller to `promoteHeavy` the value.
     @inline(__always)
-    mutating func add(_ value: IndexValue, _ key: Row.Key, _ slot: Int32) {
+    mutating func add(_ value: IndexValue, _ key: Row.Key, _ slot: Int32) -> Bool {
         switch spec.kind {
-        case .hash: hash.insert(value, slot)
-        case .ordered: ordered.insert(OrderedEntry(value: value, key: key, slot: slot))
+        case .hash: return hash.insert(value, slot)
+        case .ordered:
+            ordered.insert(OrderedEntry(value: value, key: key, slot: slot))
+            return false
         }
     }
 
@@ -25,10 +28,17 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         }
     }
 
-    /// Some slot holding `value`, if any (used for unique checks).
-    func holder(of value: IndexValue) -> Int32? {
+    /// Some live-or-expired slot holding `value`, if any (used for unique checks); `holds` tells
+    /// whether a slot's record has the value (hash candidates are only probable).
+    func holder(of value: IndexValue, _ holds: (Int32) -> Bool) -> Int32? {
         switch spec.kind {
-        case .hash: return hash.bucket(value)?.first
+        case .hash:
+            var found: Int32?
+            _ = hash.forEachCandidate(value) { slot in
+                if holds(slot) { found = slot }
+                return found == nil
+            }
+            return found
         case .ordered:
             let found = ordered.entry(at: ordered.partitionPoint(prefix: value.orderPrefix) { !($0.value < value) })
             return found?.value == value ? found?.slot : nil
@@ -93,7 +103,10 @@ public struct TableState<Row: TableRecord>: Sendable {
     mutating func place(_ row: Row, version: UInt64, expiry: Int64, flushed: UInt64) -> Int32 {
         let slot = slab.allocate(Entry(row: row, version: version, expiry: expiry, flushed: flushed))
         primary[row.key] = slot
-        for i in indexes.indices { indexes[i].add(indexes[i].spec.column.value(row), row.key, slot) }
+        for i in indexes.indices {
+            let value = indexes[i].spec.column.value(row)
+            if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value) }
+        }
         bytes += options.weight(row)
         if expiry != .max {
             expiringCount += 1
@@ -111,13 +124,14 @@ public struct TableState<Row: TableRecord>: Sendable {
         let oldRow = old.row!
         let newRow = new.row!
         precondition(oldRow.key == newRow.key, "rewrite of slot \(slot) changes key \(oldRow.key) to \(newRow.key)")
+        slab[slot] = new  // first, so that a heavy-value promotion reads every record as indexed
         for i in indexes.indices {
             let column = indexes[i].spec.column
             let before = column.value(oldRow)
             let after = column.value(newRow)
             if before != after {
                 indexes[i].remove(before, oldRow.key, slot)
-                indexes[i].add(after, newRow.key, slot)
+                if indexes[i].add(after, newRow.key, slot) { promoteHeavy(i, after) }
             }
         }
         bytes += options.weight(newRow) - options.weight(oldRow)
@@ -126,7 +140,17 @@ public struct TableState<Row: TableRecord>: Sendable {
             expiringCount += 1
             if new.expiry != old.expiry { expiries.push(new.expiry, newRow.key) }
         }
-        slab[slot] = new
+    }
+
+    /// Moves every slot holding `value` in hash index `i` out of its probe table (see `HashIndex`).
+    mutating func promoteHeavy(_ i: Int, _ value: IndexValue) {
+        let column = indexes[i].spec.column
+        var slots: [Int32] = []
+        _ = indexes[i].hash.forEachCandidate(value) { slot in
+            if column.value(slab.row(slot)!) == value { slots.append(slot) }
+            return true
+        }
+        indexes[i].hash.promote(value, slots)
     }
 
     mutating func unplace(_ slot: Int32) -> Entry<Row> {

@@ -1,7 +1,8 @@
 // kura-bench tables: the memory tier on 1M rows, one thread, each figure beside a plain
 // `Dictionary` under a `Mutex` doing the same job in the same run (for index and range figures the
 // peer also keeps a hand-made secondary structure). Ends with a 2-thread figure.
-// Options: --rows N (default 1_000_000).
+// Options: --rows N (default 1_000_000); --only NAME,… (e.g. get,put,memory-miss) for profiling.
+// memory-miss is one dependent load in 64 MiB, the unit the other figures are made of.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -187,6 +188,11 @@ enum TablesSuite {
         report.add("filtered-scan-per-row", scanTable, "ns", peer: "dictionary+mutex", peerValue: scanPeer)
         }
 
+        if wanted("memory-miss") {
+            report.add("memory-miss", dependentMiss(&random), "ns")
+            report.note("memory-miss: one dependent load at a random place in 64 MiB (a pointer chase), the unit of the figures above")
+        }
+
         if wanted("get-2-threads") || wanted("mixed-2-threads") {
         let (tableTwo, peerTwo) = twoThreads(table, peer, rows: rows)
         report.add("get-2-threads", tableTwo.get, "ns", peer: "dictionary+mutex", peerValue: peerTwo.get)
@@ -198,6 +204,26 @@ enum TablesSuite {
 }
 
 extension TablesSuite {
+    /// CPU ns per step of a chase through one random cycle over 16M `Int32`s (Sattolo's shuffle),
+    /// so each load's address depends on the previous load: the cost of one cache and TLB miss.
+    static func dependentMiss(_ random: inout Random) -> Double {
+        let size = 1 << 24
+        var next = [Int32](unsafeUninitializedCapacity: size) { buffer, count in
+            for i in 0..<size { buffer[i] = Int32(i) }
+            count = size
+        }
+        var i = size - 1
+        while i > 0 {
+            let j = Int(random.below(i))
+            next.swapAt(i, j)
+            i -= 1
+        }
+        let steps = 2_000_000
+        var at: Int32 = 0
+        let ns = measure(steps) { next.withUnsafeBufferPointer { for _ in 0..<steps { at = $0[Int(at)] } } }
+        return at == -1 ? 0 : ns
+    }
+
     final class ThreadBody: @unchecked Sendable {  // handed to exactly one pthread, which owns it
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
