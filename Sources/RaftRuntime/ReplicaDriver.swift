@@ -147,11 +147,19 @@ public final class ReplicaDriver<Machine: ReplicatedStateMachine> {
         }
         records += ready.entries.map { .entry(group: group, $0) }
         replica.storage.append(ready.entries)
+        let persisted = replica.storage.hardState
         if let hard = ready.hardState {
             records.append(.hardState(group: group, hard))
             replica.storage.setHardState(hard)
         }
-        if !records.isEmpty { try wal.appendAndSync(records) }
+        // A Ready that only moves the commit index is written but not synced (etcd's MustSync):
+        // a commit index lost in a crash is learned again from the leader, and the WAL is
+        // sequential, so a surviving commit record never points past entries that did not survive.
+        // Without this, every commit cost a second fdatasync before the client's answer.
+        let mustSync = ready.snapshot != nil || !ready.entries.isEmpty
+            || (ready.hardState.map { $0.term != persisted.term || $0.vote != persisted.vote } ?? false)
+        if records.isEmpty { return }
+        if mustSync { try wal.appendAndSync(records) } else { try wal.append(records) }
     }
 
     /// Every `snapshotEvery` applied entries: snapshot the machine, store it, compact log and WAL.
