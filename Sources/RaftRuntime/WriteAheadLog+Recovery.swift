@@ -48,6 +48,11 @@ extension WriteAheadLog {
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
             if sequence(of: name) != nil { names.append(name) }
+            // A compacted segment whose freeing a crash interrupted.
+            if name.hasSuffix(".wal.free") {
+                let path = directory + "/" + name
+                reaper.async { release(path) }
+            }
         }
         return names.sorted()
     }

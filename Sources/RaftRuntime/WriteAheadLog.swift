@@ -9,6 +9,7 @@
 // Each segment starts with a header and then the current hard state and snapshot marker of every
 // group, so an older segment is never the only copy of them and can be deleted once the snapshots
 // of all its groups cover its entries.
+import Dispatch
 import Raft
 import Synchronization
 
@@ -140,15 +141,48 @@ public final class WriteAheadLog: Sendable {
             let active = s.segments.count - 1
             var keep: [Segment] = []
             var doomed: [String] = []
+            // Only a prefix of covered segments goes: recovery requires consecutive sequence numbers.
+            var prefix = true
             for (i, segment) in s.segments.enumerated() {
                 let covered = segment.entryIndexMax.allSatisfy { g, maxIndex in maxIndex <= (s.groups[g]?.snapshotIndex ?? 0) }
-                if i < active && covered { doomed.append(segment.path) } else { keep.append(segment) }
+                prefix = prefix && i < active && covered
+                if prefix { doomed.append(segment.path) } else { keep.append(segment) }
             }
             s.segments = keep
             return doomed
         }
-        for path in doomed { unlink(path) }
+        // Unlinking a full 64 MiB segment took 170–200 ms on this machine's ext4: done on a serial
+        // queue, oldest first, so the group loop does not stall and what remains on disk after a
+        // crash is still a consecutive run of segments (replay skips what snapshots cover).
+        // Renamed first (cheap, atomic; oldest first): recovery only reads `*.wal`, so a crash
+        // while a segment is being freed never leaves a damaged segment that would refuse the start.
+        let freed = doomed.filter { rename($0, $0 + ".free") == 0 }.map { $0 + ".free" }
+        Self.reaper.async { for path in freed { Self.release(path) } }
     }
+
+    /// Waits until every compacted segment is freed (tests, shutdown).
+    public func waitForReleases() { Self.reaper.sync {} }
+
+    /// Frees a segment's blocks a few MiB at a time before unlinking it: freeing 64 MiB at once
+    /// made every fdatasync in the process wait ~200 ms for the file system's journal.
+    static func release(_ path: String) {
+        let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+        if fd >= 0 {
+            var info = stat()
+            if fstat(fd, &info) == 0 {
+                var size = Int(info.st_size)
+                while size > 0 {
+                    size = max(0, size - (2 << 20))
+                    _ = ftruncate(fd, off_t(size))
+                    usleep(1_000)
+                }
+            }
+            close(fd)
+        }
+        unlink(path)
+    }
+
+    static let reaper = DispatchQueue(label: "kura.wal.reaper", qos: .utility)
 
     public struct Statistics: Sendable, Equatable {
         public var appends: Int

@@ -24,6 +24,8 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
     public var stateDigest: String
     /// fdatasync calls of this replica's WAL since it started.
     public var walSyncs: Int
+    /// Messages to peers dropped because a peer was unreachable or its socket was full.
+    public var droppedMessages: Int
 
     public func json() -> String {
         let encoder = JSONEncoder()
@@ -53,7 +55,8 @@ extension GroupLoop {
             voters: replica.configuration.voters.map(\.rawValue), learners: replica.configuration.learners.map(\.rawValue),
             match: match, addresses: Dictionary(uniqueKeysWithValues: knownAddresses.map { ($0.key.description, $0.value) }),
             appliedCommands: driver.machine.kv.appliedCommands, keys: driver.machine.kv.values.count,
-            stateDigest: fnv1a(driver.machine.kv.snapshot()), walSyncs: driver.walSyncCount)
+            stateDigest: fnv1a(driver.machine.kv.snapshot()), walSyncs: driver.walSyncCount,
+            droppedMessages: transport.droppedCounts().values.reduce(0, +))
     }
 }
 

@@ -24,7 +24,7 @@ extension RaftSuite {
         for id in servers.keys.sorted() {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: kura)
-            p.arguments = ["serve", "--id", "\(id)", "--peers", peers, "--data", "\(root)/r\(id)"]
+            p.arguments = ["serve", "--id", "\(id)", "--peers", peers, "--data", "\(root)/r\(id)"] + (ProcessInfo.processInfo.environment["KURA_BENCH_SERVE_ARGS"].map { $0.split(separator: " ").map(String.init) } ?? [])
             p.standardError = FileHandle.nullDevice
             try p.run()
             processes.append(p)
@@ -77,9 +77,10 @@ extension RaftSuite {
                     rate: Double(sorted.count) / elapsed, p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99),
                     perSync: syncs > 0 ? entries / syncs : nil)
                 report.note(String(format: "kura %d B %d clients/%d conns: %.0f writes/s, p50 %.2f ms, p99 %.2f ms, "
-                                   + "%.1f entries per leader fsync, replicas used %.2f cores, load %@",
+                                   + "%.1f entries per leader fsync, %d messages dropped, replicas used %.2f cores, load %@",
                                    size, clients, conns, Double(sorted.count) / elapsed, percentile(sorted, 0.5),
-                                   percentile(sorted, 0.99), syncs > 0 ? entries / syncs : 0, cpu, Tools.loadAverage()))
+                                   percentile(sorted, 0.99), syncs > 0 ? entries / syncs : 0, after.droppedMessages - before.droppedMessages,
+                                   cpu, Tools.loadAverage()))
             }
         }
         return results
