@@ -1,7 +1,12 @@
 // CRC-32C (Castagnoli), the checksum of every write-ahead-log record: it catches torn and flipped
-// bits far better than CRC-32 for the short records a log holds. Slicing-by-8, table built once.
+// bits far better than CRC-32 for the short records a log holds. The SSE4.2 instruction where the
+// CPU has it (tens of times faster: every byte of every entry is summed on every replica);
+// slicing-by-8 with a table built once elsewhere, and as the reference the tests compare against.
+import CCRC32C
 
 enum CRC32C {
+    static let hardware = kura_crc32c_hardware() != 0
+
     static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for n in 0..<256 {
@@ -16,6 +21,11 @@ enum CRC32C {
     }()
 
     static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        if hardware { return ~kura_crc32c_update(~seed, bytes.baseAddress, bytes.count) }
+        return software(bytes, seed: seed)
+    }
+
+    static func software(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         var crc = ~seed
         var i = 0
         let t = tables

@@ -193,5 +193,15 @@ import Testing
     @Test func crc32cKnownAnswer() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        // The hardware path (when present) and the table agree on every length and alignment.
+        var bytes = [UInt8](repeating: 0, count: 300)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 37 &+ 11) }
+        for start in 0..<9 {
+            for end in stride(from: start, through: bytes.count, by: 7) {
+                bytes[start..<end].withUnsafeBytes { raw in
+                    #expect(CRC32C.checksum(raw, seed: 5) == CRC32C.software(raw, seed: 5))
+                }
+            }
+        }
     }
 }
