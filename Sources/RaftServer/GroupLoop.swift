@@ -134,10 +134,18 @@ final class GroupLoop: @unchecked Sendable {
         do {
             let (indexes, term) = try driver.propose(commands)
             for (index, (id, respond)) in zip(indexes, proposers) {
-                pendingWrites[index] = PendingWrite(term: term, id: id, respond: respond, deadline: now + requestTimeoutNanoseconds)
+                track(index, PendingWrite(term: term, id: id, respond: respond, deadline: now + requestTimeoutNanoseconds))
             }
         } catch {
             for (id, respond) in proposers { respond(refusal(id, error)) }
+        }
+    }
+
+    /// A write still waiting at this index was proposed in an older term of ours and its entry
+    /// has just been replaced by this one: it can never commit.
+    func track(_ index: LogIndex, _ pending: PendingWrite) {
+        if let old = pendingWrites.updateValue(pending, forKey: index) {
+            old.respond(Envelope(id: old.id, body: .failed("entry \(index) was replaced by term \(pending.term)'s entry")))
         }
     }
 
@@ -169,7 +177,7 @@ final class GroupLoop: @unchecked Sendable {
         case .change(let change):
             do {
                 let (index, term) = try driver.proposeConfigurationChange(change)
-                pendingWrites[index] = PendingWrite(term: term, id: id, respond: respond, deadline: now + requestTimeoutNanoseconds)
+                track(index, PendingWrite(term: term, id: id, respond: respond, deadline: now + requestTimeoutNanoseconds))
             } catch {
                 respond(refusal(id, error))
             }
