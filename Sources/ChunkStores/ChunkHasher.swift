@@ -98,7 +98,8 @@ struct OpenSSLDigests: @unchecked Sendable {
             final(context, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1
         }
         guard ok, length == 32 else { return nil }
-        return withUnsafeBytes(of: output) { ChunkID(bytes: $0) }
+        // The words are the digest's bytes read big-endian (ChunkID's generic init costs a few µs).
+        return ChunkID(words: (UInt64(bigEndian: output.0), UInt64(bigEndian: output.1), UInt64(bigEndian: output.2), UInt64(bigEndian: output.3)))
     }
 
     /// Both digests on a few sizes (empty, one block, several blocks and a tail) must match swift-crypto.

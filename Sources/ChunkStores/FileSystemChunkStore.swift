@@ -18,7 +18,7 @@ import Synchronization
 import Glibc
 #endif
 
-public final class FileSystemChunkStore: PrunableChunkStore, BufferedChunkReading {
+public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     public enum FsyncPolicy: Sendable { case never, always }
 
     public let root: String
@@ -81,8 +81,8 @@ public final class FileSystemChunkStore: PrunableChunkStore, BufferedChunkReadin
     /// relatime would otherwise dirty (and journal) every chunk's inode on the first extract.
     static let oNoatime: Int32 = 0o1_000_000
 
-    /// `chunk(_:)` into a reused buffer: extract's path, one open, fstat, read and close per chunk.
-    func read(_ id: ChunkID, into buffer: ReusableBuffer) throws(ChunkStoreError) -> (form: ChunkForm, count: Int) {
+    /// The chunk's file, for extract's loader: one open and fstat per chunk, no path string kept.
+    func openChunkFile(_ id: ChunkID) throws(ChunkStoreError) -> ChunkFile {
         for form in lookupOrder {
             let path = path(of: id, form: form)
             var fd = open(path, O_RDONLY | O_CLOEXEC | Self.oNoatime)
@@ -91,20 +91,13 @@ public final class FileSystemChunkStore: PrunableChunkStore, BufferedChunkReadin
                 if errno == ENOENT || errno == ENOTDIR { continue }
                 throw .unavailable(id, reason: "open \(path): \(FileIO.lastError())")
             }
-            defer { close(fd) }
             var st = stat()
-            guard fstat(fd, &st) == 0 else { throw .unavailable(id, reason: "stat \(path): \(FileIO.lastError())") }
-            let size = Int(st.st_size)
-            buffer.reserve(size)
-            var done = 0
-            while done < size {
-                let n = Glibc.read(fd, buffer.base + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { throw .unavailable(id, reason: "read \(path): \(FileIO.lastError())") }
-                if n == 0 { throw .unavailable(id, reason: "read (file shrank) \(path): \(String(cString: strerror(EIO)))") }
-                done += n
+            guard fstat(fd, &st) == 0 else {
+                let reason = "stat \(path): \(FileIO.lastError())"
+                close(fd)
+                throw .unavailable(id, reason: reason)
             }
-            return (form, size)
+            return ChunkFile(fd: fd, form: form, size: Int(st.st_size), path: path)
         }
         throw .missing(id)
     }
