@@ -56,6 +56,8 @@ public enum Extractor {
         index: ChunkIndex, store: any ChunkStore, seeds: [Seed], target: String, reuseTarget: Bool = true,
         sync: Bool = false, workers: Int, progress: (@Sendable (Int) -> Void)? = nil
     ) throws(ExtractError) -> ExtractStatistics {
+        // Load libcrypto (a few ms of dynamic linking) while this thread reads the target and plans.
+        DispatchQueue.global().async { _ = OpenSSLDigests.shared }
         var sources = seeds.map(SeedSources.File.init)
         if reuseTarget, let existing = try? MappedFile(path: target),
             let spans = targetSpans(existing, for: index, workers: workers)
