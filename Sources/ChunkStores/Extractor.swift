@@ -56,6 +56,8 @@ public enum Extractor {
         index: ChunkIndex, store: any ChunkStore, seeds: [Seed], target: String, reuseTarget: Bool = true,
         sync: Bool = false, workers: Int, progress: (@Sendable (Int) -> Void)? = nil
     ) throws(ExtractError) -> ExtractStatistics {
+        // Load libcrypto (a few ms of dynamic linking) while this thread reads the target and plans.
+        DispatchQueue.global().async { _ = OpenSSLDigests.shared }
         var sources = seeds.map(SeedSources.File.init)
         if reuseTarget, let existing = try? MappedFile(path: target),
             let spans = targetSpans(existing, for: index, workers: workers)
@@ -105,6 +107,10 @@ public enum Extractor {
         return result
     }
 
+    /// Placements a worker takes at once: consecutive ones, so each worker's output run (OutputRun)
+    /// grows to a megabyte or more before it is written.
+    static let batch = 32
+
     static func write(
         index: ChunkIndex, store: any ChunkStore, seeds sources: SeedSources, into output: PartialFile, workers: Int,
         progress: (@Sendable (Int) -> Void)?
@@ -115,39 +121,48 @@ public enum Extractor {
         let next = Atomic<Int>(0)
         let outcome = Mutex<(ExtractStatistics, [ChunkStoreError], FileIOError?)>((ExtractStatistics(), [], nil))
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
-            let codec = ChunkCodec()
+            let loader = ChunkLoader(store: store, digest: digest, maxChunkSize: Int(index.chunkSizeMax))
+            let run = OutputRun(output: output, maxChunkSize: Int(index.chunkSizeMax))
             var local = ExtractStatistics()
             var failures: [ChunkStoreError] = []
             var fileFailure: FileIOError?
-            while fileFailure == nil {
-                let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if k >= work.count { break }
-                let placement = work[k]
-                local.chunks += placement.offsets.count
-                local.bytes += UInt64(placement.size * placement.offsets.count)
-                defer { progress?(placement.size * placement.offsets.count) }
-                if placement.id == zeroID && placement.size == Int(index.chunkSizeMax) {
-                    local.chunksOfZeros += placement.offsets.count
-                    continue
-                }
-                let data: [UInt8]
-                if let seeded = sources.bytes(of: placement.id, size: placement.size, digest: digest) {
-                    data = seeded
-                    local.chunksFromSeeds += placement.offsets.count
-                } else {
-                    if sources.holds(placement.id) { local.seedMismatches += 1 }
-                    do throws(ChunkStoreError) {
-                        data = try codec.decode(store.chunk(placement.id), digest: digest, expectedSize: placement.size)
-                        local.chunksFromStore += placement.offsets.count
-                    } catch {
-                        failures.append(error)
+            batches: while fileFailure == nil {
+                let first = next.wrappingAdd(batch, ordering: .relaxed).oldValue
+                if first >= work.count { break }
+                for k in first..<min(first + batch, work.count) {
+                    let placement = work[k]
+                    local.chunks += placement.offsets.count
+                    local.bytes += UInt64(placement.size * placement.offsets.count)
+                    defer { progress?(placement.size * placement.offsets.count) }
+                    if placement.id == zeroID && placement.size == Int(index.chunkSizeMax) {
+                        local.chunksOfZeros += placement.offsets.count
                         continue
                     }
-                }
-                for offset in placement.offsets {
-                    if let error = output.write(data, at: offset) { fileFailure = error; break }
+                    let destination: UnsafeMutableRawPointer
+                    switch run.slot(at: placement.offsets[0], size: placement.size) {
+                    case .success(let pointer): destination = pointer
+                    case .failure(let error): fileFailure = error; break batches
+                    }
+                    if let seeded = sources.bytes(of: placement.id, size: placement.size, hasher: loader.hasher) {
+                        destination.copyMemory(from: seeded.baseAddress!, byteCount: seeded.count)
+                        local.chunksFromSeeds += placement.offsets.count
+                    } else {
+                        if sources.holds(placement.id) { local.seedMismatches += 1 }
+                        do throws(ChunkStoreError) {
+                            try loader.load(placement.id, size: placement.size, into: destination)
+                            local.chunksFromStore += placement.offsets.count
+                        } catch {
+                            failures.append(error)
+                            continue
+                        }
+                    }
+                    let data = run.append(placement.size)
+                    for offset in placement.offsets.dropFirst() {
+                        if let error = output.write(data, at: offset) { fileFailure = error; break batches }
+                    }
                 }
             }
+            if fileFailure == nil { fileFailure = run.flush() }
             outcome.withLock { state in
                 state.0.chunks += local.chunks
                 state.0.chunksFromStore += local.chunksFromStore
@@ -184,10 +199,11 @@ public enum Extractor {
         let stride = max(1, workers)
         DispatchQueue.concurrentPerform(iterations: stride) { worker in
             var found: [SeedSources.Span] = []
+            let hasher = ChunkHasher(digest)
             for w in Swift.stride(from: worker, to: wanted.count, by: stride) {
                 let k = wanted[w]
                 let start = k == 0 ? 0 : cuts[k - 1]
-                let id = digest.id(of: UnsafeRawBufferPointer(rebasing: shared.bytes[start..<cuts[k]]))
+                let id = hasher.id(of: UnsafeRawBufferPointer(rebasing: shared.bytes[start..<cuts[k]]))
                 found.append(SeedSources.Span(id: id, start: start, size: cuts[k] - start))
             }
             spans.withLock { $0.append(contentsOf: found) }
@@ -237,13 +253,14 @@ struct SeedSources: Sendable {
 
     func holds(_ id: ChunkID) -> Bool { location[id] != nil }
 
-    /// The seed's bytes for `id`, if a seed holds a chunk of that size whose bytes hash to `id`.
-    func bytes(of id: ChunkID, size: Int, digest: ChunkDigest) -> [UInt8]? {
+    /// The seed's bytes for `id`, if a seed holds a chunk of that size whose bytes hash to `id`. They are
+    /// the seed file's mapping, valid as long as these sources.
+    func bytes(of id: ChunkID, size: Int, hasher: ChunkHasher) -> UnsafeRawBufferPointer? {
         guard let (f, s) = location[id] else { return nil }
         let span = files[f].spans[s]
         guard span.size == size else { return nil }
         let bytes = UnsafeRawBufferPointer(rebasing: files[f].file.bytes[span.start..<(span.start + span.size)])
-        guard digest.id(of: bytes) == id else { return nil }
-        return Array(bytes)
+        guard hasher.id(of: bytes) == id else { return nil }
+        return bytes
     }
 }

@@ -65,6 +65,7 @@ public enum IndexMaker {
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
             let bytes = shared.bytes
             let codec = store == nil ? nil : ChunkCodec()
+            let hasher = ChunkHasher(digest)
             var local = MakeStatistics()
             var failure: ChunkStoreError?
             work: while outcome.withLock({ $0.1 == nil }) {
@@ -73,7 +74,7 @@ public enum IndexMaker {
                 for k in first..<min(first + batch, cuts.count) {
                     let start = k == 0 ? 0 : cuts[k - 1]
                     let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<cuts[k]])
-                    let id = digest.id(of: chunk)
+                    let id = hasher.id(of: chunk)
                     slots.slots[k] = id
                     local.chunks += 1
                     local.bytesIn += chunk.count

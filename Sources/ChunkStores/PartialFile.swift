@@ -33,8 +33,8 @@ final class PartialFile: @unchecked Sendable {
         }
     }
 
-    func write(_ bytes: [UInt8], at offset: UInt64) -> FileIOError? {
-        bytes.withUnsafeBytes { FileIO.writeAll(fd, $0, at: Int(offset), path: temporary) }
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) -> FileIOError? {
+        FileIO.writeAll(fd, bytes, at: Int(offset), path: temporary)
     }
 
     /// Renames the file over the target; with `sync`, first makes its bytes durable (fsync) and then

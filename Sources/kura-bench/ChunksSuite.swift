@@ -3,7 +3,11 @@
 // (SHA-512/256 and zstd -3 per core × cores) and how close make comes to it.
 //
 // Options: --size-mib N (random input, default 1024), --mesh-mib N (compressible input, default 256),
-// --runs N (best of N, default 2), --dir PATH (scratch space, default $TMPDIR or /tmp).
+// --runs N (best of N, default 2), --dir PATH (scratch space, default $TMPDIR or /tmp),
+// --inputs-to DIR (only write the two inputs there, for profiling). Each figure comes twice: MB/s of
+// wall time (best run) and CPU-s/GiB (user + system of all threads, best run), the latter being the
+// one a shared machine does not distort.
+import ChunkStores
 import Chunks
 import ChunksTesting
 import Foundation
@@ -14,6 +18,8 @@ enum ChunksSuite {
         var meshMiB = 256
         var runs = 2
         var directory = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        /// Only write the inputs (random.bin, mesh.bin) into this directory and stop: for profiling.
+        var inputsTo: String?
 
         init(_ arguments: [String]) throws {
             var rest = arguments[...]
@@ -24,6 +30,7 @@ enum ChunksSuite {
                 case "--mesh-mib": meshMiB = try Self.int(flag, value)
                 case "--runs": runs = try Self.int(flag, value)
                 case "--dir": directory = value
+                case "--inputs-to": inputsTo = value
                 default: throw BenchError("unknown option \(flag)")
                 }
             }
@@ -37,6 +44,11 @@ enum ChunksSuite {
 
     static func run(_ report: inout Report, _ arguments: [String]) throws {
         let options = try Options(arguments)
+        if let inputsTo = options.inputsTo {
+            try Data(randomBytes(options.randomMiB << 20, seed: 1)).write(to: URL(fileURLWithPath: inputsTo + "/random.bin"))
+            try Data(meshLikeBytes(options.meshMiB << 20, seed: 2)).write(to: URL(fileURLWithPath: inputsTo + "/mesh.bin"))
+            return
+        }
         let kura = try Tools.sibling("kura")
         let casync = "/usr/bin/casync"
         guard FileManager.default.isExecutableFile(atPath: casync) else { throw BenchError("casync not found at \(casync)") }
@@ -44,6 +56,7 @@ enum ChunksSuite {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { Tools.removeTree(work) }
         report.note("cpus \(ProcessInfo.processInfo.activeProcessorCount), load \(Tools.loadAverage()), runs \(options.runs) (best), kura \(kura)")
+        report.note("SHA-512/256 through \(ChunkHasher(.sha512_256).usesOpenSSL ? "OpenSSL libcrypto.so.3" : "swift-crypto (BoringSSL)")")
 
         let limit = machineLimit(&report)
         for (label, mib, generate) in [
@@ -56,35 +69,38 @@ enum ChunksSuite {
             let bytes = Double(mib << 20)
             report.note("\(label): \(mib) MiB")
 
-            var makeRates: [String: Double] = [:]
-            var extractRates: [String: Double] = [:]
+            var make: [String: Best] = [:]
+            var extract: [String: Best] = [:]
             for tool in ["kura", "casync"] {
-                var bestMake = 0.0
-                var bestExtract = 0.0
+                var bestMake = Best()
+                var bestExtract = Best()
                 for _ in 0..<options.runs {
                     let store = work + "/\(tool).castr"
                     Tools.removeTree(store)
-                    let make = tool == "kura"
+                    bestMake.add(tool == "kura"
                         ? try Tools.timed(kura, ["make", "-s", store, work + "/\(tool).caibx", input], in: work)
-                        : try Tools.timed(casync, ["make", "--store=\(store)", work + "/\(tool).caibx", input], in: work)
-                    bestMake = max(bestMake, bytes / make / 1e6)
+                        : try Tools.timed(casync, ["make", "--store=\(store)", work + "/\(tool).caibx", input], in: work))
                     let output = work + "/\(tool)-out.bin"
                     try? FileManager.default.removeItem(atPath: output)
-                    let extract = tool == "kura"
+                    bestExtract.add(tool == "kura"
                         ? try Tools.timed(kura, ["extract", "-s", store, work + "/\(tool).caibx", output], in: work)
-                        : try Tools.timed(casync, ["extract", "--store=\(store)", work + "/\(tool).caibx", output], in: work)
-                    bestExtract = max(bestExtract, bytes / extract / 1e6)
+                        : try Tools.timed(casync, ["extract", "--store=\(store)", work + "/\(tool).caibx", output], in: work))
                     guard try Tools.sameContents(output, input) else { throw BenchError("\(tool) extract did not rebuild \(label)") }
                     try FileManager.default.removeItem(atPath: output)
                 }
-                makeRates[tool] = bestMake
-                extractRates[tool] = bestExtract
+                make[tool] = bestMake
+                extract[tool] = bestExtract
             }
-            report.add("make-\(label)", makeRates["kura"]!, "MB/s", peer: "casync make", peerValue: makeRates["casync"]!)
-            report.add("extract-\(label)", extractRates["kura"]!, "MB/s", peer: "casync extract", peerValue: extractRates["casync"]!)
+            let gib = bytes / Double(1 << 30)
+            for (operation, results) in [("make", make), ("extract", extract)] {
+                let (ours, theirs) = (results["kura"]!, results["casync"]!)
+                report.add("\(operation)-\(label)", bytes / ours.wall / 1e6, "MB/s", peer: "casync \(operation)", peerValue: bytes / theirs.wall / 1e6)
+                report.add("\(operation)-\(label)-cpu", ours.cpu / gib, "CPU-s/GiB", peer: "casync \(operation)", peerValue: theirs.cpu / gib)
+            }
             if label == "random" {
-                report.add("make-random-share-of-machine-limit", 100 * makeRates["kura"]! / limit, "%")
+                report.add("make-random-share-of-machine-limit", 100 * bytes / make["kura"]!.wall / 1e6 / limit, "%")
             }
+            report.note("load after \(label): \(Tools.loadAverage())")
             try FileManager.default.removeItem(atPath: input)
         }
     }
@@ -109,7 +125,8 @@ enum ChunksSuite {
             }
             return best
         }
-        let sha = rate { _ = ChunkDigest.sha512_256.id(of: $0) }
+        let hasher = ChunkHasher(.sha512_256)  // what make and extract hash with
+        let sha = rate { _ = hasher.id(of: $0) }
         let zstd = rate { _ = codec.compress($0) }
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         let limit = cores / (1 / sha + 1 / zstd)
@@ -117,6 +134,17 @@ enum ChunksSuite {
         report.add("zstd3-random-per-core", zstd, "MB/s")
         report.add("make-random-machine-limit", limit, "MB/s")
         return limit
+    }
+}
+
+/// The best (smallest) wall time and CPU time over a tool's runs, each taken on its own.
+struct Best {
+    var wall = Double.infinity
+    var cpu = Double.infinity
+
+    mutating func add(_ run: (wall: Double, cpu: Double)) {
+        wall = min(wall, run.wall)
+        cpu = min(cpu, run.cpu)
     }
 }
 

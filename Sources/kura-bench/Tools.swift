@@ -25,13 +25,23 @@ enum Tools {
         return process.terminationStatus
     }
 
-    /// Wall seconds of one successful run.
-    static func timed(_ executable: String, _ arguments: [String], in directory: String) throws -> Double {
+    /// Wall seconds and CPU seconds (user + system, all threads) of one successful run. CPU time is
+    /// the figure that survives a shared machine: other jobs stretch the wall clock, not the work.
+    static func timed(_ executable: String, _ arguments: [String], in directory: String) throws -> (wall: Double, cpu: Double) {
+        let cpuBefore = childrenCPU()
         let start = Clock.wall()
         let status = try run(executable, arguments, in: directory, discardOutput: true)
         let seconds = Clock.wall() - start
         guard status == 0 else { throw BenchError("\(executable) \(arguments.joined(separator: " ")) exited \(status)") }
-        return seconds
+        return (seconds, childrenCPU() - cpuBefore)
+    }
+
+    /// User + system seconds of every child this process has waited for (getrusage(RUSAGE_CHILDREN)).
+    static func childrenCPU() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static func sameContents(_ a: String, _ b: String) throws -> Bool {
