@@ -44,10 +44,10 @@ let package = Package(
 
         // MARK: layer 1 — shells and adapters
         .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd"], swiftSettings: strict),
-        .target(name: "ChunksTesting", dependencies: ["Chunks"], swiftSettings: strict),
+        .target(name: "ChunksTesting", dependencies: ["Chunks", "Raft"], swiftSettings: strict),
         .target(name: "RaftRuntime", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
         .target(name: "RaftSimulation", dependencies: ["Raft", "Linearizability"], swiftSettings: strict),
-        .target(name: "GlobalDatabaseTesting", dependencies: ["GlobalDatabase"], swiftSettings: strict),
+        .target(name: "GlobalDatabaseTesting", dependencies: ["GlobalDatabase", "Raft"], swiftSettings: strict),
         .target(
             name: "GlobalSQLite",
             dependencies: ["GlobalDatabase", .product(name: "SQLiteNIO", package: "sqlite-nio")],
@@ -93,14 +93,14 @@ let package = Package(
         .testTarget(
             name: "InteropTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], exclude: ["Scripts"], swiftSettings: strict),
-        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"], swiftSettings: strict),
+        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "Raft"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
         .testTarget(name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "Raft"], swiftSettings: strict),
         .testTarget(
             name: "RaftServerTests",
             dependencies: ["RaftServer", "RaftRuntime", "Raft", "Linearizability"],
             swiftSettings: strict),
-        .testTarget(name: "TablesTests", dependencies: ["Tables"], swiftSettings: strict),
+        .testTarget(name: "TablesTests", dependencies: ["Tables", "Raft"], swiftSettings: strict),
         .testTarget(
             name: "GlobalDatabaseTests",
             dependencies: ["GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],

@@ -1,18 +1,8 @@
 // A deterministic consensus log that exercises every command, valid and refused: names taken,
 // unknown owners, stale epochs, re-registered instances, and re-proposed request ids.
 import GlobalDatabase
+@_exported import struct Raft.SplitMix64
 
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 public func randomLog(count: Int, seed: UInt64, firstIndex: Int64 = 1) -> [LogEntry] {
     var rng = SplitMix64(seed: seed)

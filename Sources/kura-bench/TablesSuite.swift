@@ -8,6 +8,7 @@ import Glibc
 #endif
 import Synchronization
 import Tables
+import struct Raft.SplitMix64
 
 enum TablesSuite {
     struct BenchRow: TableRecord {
@@ -24,16 +25,11 @@ enum TablesSuite {
     static let score = Column<BenchRow>("score") { .int($0.score) }
     static let schema = TableSchema<BenchRow>(name: "bench", indexes: [IndexSpec(owner, .hash), IndexSpec(score, .ordered)])
 
+    /// Raft's SplitMix64, drawing Int64 keys.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int64 { Int64(next() % UInt64(n)) }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func below(_ n: Int) -> Int64 { Int64(generator.below(n)) }
     }
 
     /// Never read in this suite (no record has a TTL); the table only needs one to exist.

@@ -1,4 +1,5 @@
 import Linearizability
+import struct Raft.SplitMix64
 
 /// A history in a compact script, one event a line:
 /// `P write K V`, `P read K`, `P cas K OLD NEW` invoke; `P ok [V]`, `P fail`, `P info` complete.
@@ -29,15 +30,5 @@ func kvLinearizable(_ script: String) throws -> Bool {
     try kvHistory(script).check(KVModel()).isLinearizable
 }
 
-/// SplitMix64: a small seeded generator, so every random test replays from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator every random test replays from (Raft's SplitMix64).
+typealias SeededGenerator = SplitMix64

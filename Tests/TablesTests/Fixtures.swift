@@ -1,5 +1,6 @@
 // Shared test fixtures: a record type with one index of each kind, a seeded generator.
 import Tables
+import struct Raft.SplitMix64
 
 struct Player: BinaryRecord, Equatable, CustomStringConvertible {
     var id: Int64
@@ -55,17 +56,8 @@ struct Player: BinaryRecord, Equatable, CustomStringConvertible {
 }
 
 /// SplitMix64: small, seeded, good enough for test sequences.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator of every random test (Raft's SplitMix64).
+typealias SeededGenerator = SplitMix64
 
 extension Result where Failure == TableError {
     init(_ body: () throws(TableError) -> Success) {
