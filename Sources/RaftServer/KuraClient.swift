@@ -64,11 +64,15 @@ public final class ReplicaConnection: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             loop.execute {
                 guard channel.isActive else { continuation.resume(throwing: ClientError.connectionClosed); return }
-                handler.waiting[id] = continuation
-                channel.writeAndFlush(frame, promise: nil)
-                loop.scheduleTask(in: .nanoseconds(nanos)) {
-                    handler.waiting.removeValue(forKey: id)?.resume(throwing: ClientError.timeout)
+                // Cancelled when the answer comes: at tens of thousands of requests a second,
+                // uncancelled timers would pile up in the loop's timer heap for the whole timeout.
+                let timer = loop.scheduleTask(in: .nanoseconds(nanos)) {
+                    if let waiter = handler.waiting.removeValue(forKey: id) {
+                        waiter.continuation.resume(throwing: ClientError.timeout)
+                    }
                 }
+                handler.waiting[id] = (continuation, timer)
+                channel.writeAndFlush(frame, promise: nil)
             }
         }
     }
@@ -81,12 +85,14 @@ public final class ReplicaConnection: Sendable {
 /// Pairs answers with waiting callers; lives on the connection's event loop.
 final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = [UInt8]
-    var waiting: [UInt64: CheckedContinuation<Response, any Error>] = [:]
+    var waiting: [UInt64: (continuation: CheckedContinuation<Response, any Error>, timer: Scheduled<Void>)] = [:]
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         do {
             let envelope = try Envelope<Response>.decode(unwrapInboundIn(data))
-            waiting.removeValue(forKey: envelope.id)?.resume(returning: envelope.body)
+            guard let waiter = waiting.removeValue(forKey: envelope.id) else { return }
+            waiter.timer.cancel()
+            waiter.continuation.resume(returning: envelope.body)
         } catch {
             context.close(promise: nil)
         }
@@ -95,7 +101,10 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         let all = waiting
         waiting = [:]
-        for continuation in all.values { continuation.resume(throwing: ClientError.connectionClosed) }
+        for waiter in all.values {
+            waiter.timer.cancel()
+            waiter.continuation.resume(throwing: ClientError.connectionClosed)
+        }
         context.fireChannelInactive()
     }
 
