@@ -31,11 +31,8 @@ public enum MessageCodec {
         case .append(let prevIndex, let prevTerm, let entries, let commit):
             out.append(5); out.putU64(prevIndex.rawValue); out.putU64(prevTerm.rawValue); out.putU64(commit.rawValue)
             out.putU32(UInt32(entries.count))
-            for entry in entries {
-                var frame: [UInt8] = []
-                WALRecord.entry(group: 0, entry).appendFrame(to: &frame)
-                out += frame
-            }
+            out.reserveCapacity(out.count + entries.reduce(0) { $0 + WALRecord.entry(group: 0, $1).frameSize })
+            for entry in entries { WALRecord.entry(group: 0, entry).appendFrame(to: &out) }
         case .appendResponse(.success(let match)):
             out.append(6); out.putU64(match.rawValue)
         case .appendResponse(.reject(let rejected, let hintIndex, let hintTerm)):

@@ -15,14 +15,15 @@ public protocol ReplicatedStateMachine: Sendable {
     func snapshot() -> [UInt8]
 }
 
-/// A key-value machine for tests and benchmarks. Commands: `put` (reply: the previous value) and
+/// A key-value machine for tests and benchmarks. Commands: `put` (reply: empty, or the previous
+/// value when asked for — etcd's `prev_kv`: sending it back costs as much as the value itself) and
 /// `cas` (reply: 1 if swapped); an effect names each changed key.
 public struct KVMachine: ReplicatedStateMachine, Equatable {
     public private(set) var values: [String: String] = [:]
     public private(set) var appliedCommands = 0
 
     public enum Command: Equatable {
-        case put(key: String, value: String)
+        case put(key: String, value: String, returnPrevious: Bool = false)
         case cas(key: String, expected: String?, value: String)
     }
 
@@ -58,9 +59,9 @@ public struct KVMachine: ReplicatedStateMachine, Equatable {
     public mutating func apply(_ command: [UInt8], at index: LogIndex) -> (reply: [UInt8], effects: [String]) {
         appliedCommands += 1
         switch Self.decode(command) {
-        case .put(let key, let value)?:
+        case .put(let key, let value, let returnPrevious)?:
             let previous = values.updateValue(value, forKey: key)
-            return (Array((previous ?? "").utf8), [key])
+            return (returnPrevious ? Array((previous ?? "").utf8) : [], [key])
         case .cas(let key, let expected, let value)?:
             guard values[key] == expected else { return ([0], []) }
             values[key] = value
@@ -78,7 +79,7 @@ public struct KVMachine: ReplicatedStateMachine, Equatable {
             out += Array(s.utf8)
         }
         switch command {
-        case .put(let key, let value): out.append(1); put(key); put(value)
+        case .put(let key, let value, let returnPrevious): out.append(returnPrevious ? 3 : 1); put(key); put(value)
         case .cas(let key, let expected, let value): out.append(2); put(key); put(expected); put(value)
         }
         return out
@@ -95,9 +96,9 @@ public struct KVMachine: ReplicatedStateMachine, Equatable {
                 return .some(String(decoding: raw[r.position..<(r.position + Int(n))], as: UTF8.self))
             }
             switch r.u8() {
-            case 1:
+            case let tag where tag == 1 || tag == 3:
                 guard let key = string() ?? nil, let value = string() ?? nil, r.isAtEnd else { return nil }
-                return .put(key: key, value: value)
+                return .put(key: key, value: value, returnPrevious: tag == 3)
             case 2:
                 guard let key = string() ?? nil, let expected = string(), let value = string() ?? nil, r.isAtEnd else { return nil }
                 return .cas(key: key, expected: expected, value: value)

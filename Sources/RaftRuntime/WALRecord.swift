@@ -21,47 +21,59 @@ public enum WALRecord: Equatable, Sendable {
     /// A body larger than this is not a record but damage (a command is bounded well below it).
     static let bodySizeMax = 64 << 20
 
+    /// Bytes `appendFrame` adds: what a caller reserves to avoid regrowing its buffer.
+    var frameSize: Int {
+        guard case .entry(_, let entry) = self, case .command(let bytes) = entry.payload else { return 64 }
+        return Self.frameHeaderSize + 26 + bytes.count
+    }
+
+    /// Encodes the frame in place at the end of `out` (one copy of a command's bytes, the checksum
+    /// taken over them there): entries of several KiB pass through here on every replica.
     func appendFrame(to out: inout [UInt8]) {
-        var body: [UInt8] = []
-        body.reserveCapacity(64)
+        let start = out.count
+        out.putU64(0)  // length and checksum, filled in once the body is written
         switch self {
         case .entry(let group, let entry):
-            body.append(1)
-            body.putU64(group)
-            body.putU64(entry.term.rawValue)
-            body.putU64(entry.index.rawValue)
+            out.append(1)
+            out.putU64(group)
+            out.putU64(entry.term.rawValue)
+            out.putU64(entry.index.rawValue)
             switch entry.payload {
             case .empty:
-                body.append(0)
+                out.append(0)
             case .command(let bytes):
-                body.append(1)
-                body += bytes
+                out.append(1)
+                out += bytes
             case .configuration(let change):
-                body.append(2)
+                out.append(2)
                 let (kind, replica): (UInt8, ReplicaID) = switch change {
                 case .addVoter(let r): (0, r)
                 case .addLearner(let r): (1, r)
                 case .promote(let r): (2, r)
                 case .remove(let r): (3, r)
                 }
-                body.append(kind)
-                body.putU64(replica.rawValue)
+                out.append(kind)
+                out.putU64(replica.rawValue)
             }
         case .hardState(let group, let state):
-            body.append(2)
-            body.putU64(group)
-            body.putU64(state.term.rawValue)
-            body.putU64(state.vote?.rawValue ?? 0)
-            body.putU64(state.commit.rawValue)
+            out.append(2)
+            out.putU64(group)
+            out.putU64(state.term.rawValue)
+            out.putU64(state.vote?.rawValue ?? 0)
+            out.putU64(state.commit.rawValue)
         case .snapshot(let group, let index, let term):
-            body.append(3)
-            body.putU64(group)
-            body.putU64(index.rawValue)
-            body.putU64(term.rawValue)
+            out.append(3)
+            out.putU64(group)
+            out.putU64(index.rawValue)
+            out.putU64(term.rawValue)
         }
-        out.putU32(UInt32(body.count))
-        out.putU32(CRC32C.checksum(body))
-        out += body
+        let bodyStart = start + Self.frameHeaderSize
+        let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
+        let length = UInt32(out.count - bodyStart)
+        out.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: length.littleEndian, toByteOffset: start, as: UInt32.self)
+            raw.storeBytes(of: crc.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+        }
     }
 
     /// Decodes a body whose checksum already matched; nil if its fields make no sense.

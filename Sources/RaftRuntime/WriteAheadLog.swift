@@ -93,6 +93,7 @@ public final class WriteAheadLog: Sendable {
     @discardableResult
     public func append(_ records: [WALRecord]) throws(WALError) -> UInt64 {
         var frames: [UInt8] = []
+        frames.reserveCapacity(records.reduce(0) { $0 + $1.frameSize })
         for record in records { record.appendFrame(to: &frames) }
         let (position, full) = try state.withLock { (s: inout State) throws(WALError) -> (UInt64, Bool) in
             if let failure = s.failure { throw .stopped(failure) }

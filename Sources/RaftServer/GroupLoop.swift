@@ -151,7 +151,7 @@ final class GroupLoop: @unchecked Sendable {
 
     func command(for request: Request) -> [UInt8]? {
         switch request {
-        case .put(let key, let value): return KVMachine.encode(.put(key: key, value: value))
+        case .put(let key, let value, let previous): return KVMachine.encode(.put(key: key, value: value, returnPrevious: previous))
         case .cas(let key, let expected, let value): return KVMachine.encode(.cas(key: key, expected: expected, value: value))
         case .setAddress(let replica, let address): return ServerMachine.setAddress(replica, address)
         default: return nil

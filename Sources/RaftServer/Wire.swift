@@ -58,8 +58,8 @@ public enum Hello: Equatable, Sendable {
 
 /// What a client asks of a replica.
 public enum Request: Equatable, Sendable {
-    /// Sets `key`; the reply is the previous value.
-    case put(key: String, value: String)
+    /// Sets `key`; the reply is empty, or the previous value if `returnPrevious`.
+    case put(key: String, value: String, returnPrevious: Bool = false)
     /// Sets `key` to `value` if it holds `expected` (nil: absent); the reply says whether it did.
     case cas(key: String, expected: String?, value: String)
     /// A linearizable read, served by the leader through ReadIndex.
@@ -108,7 +108,7 @@ extension Envelope where Body == Request {
         var w = WireWriter()
         w.u64(id)
         switch body {
-        case .put(let key, let value): w.u8(1); w.string(key); w.string(value)
+        case .put(let key, let value, let returnPrevious): w.u8(returnPrevious ? 9 : 1); w.string(key); w.string(value)
         case .cas(let key, let expected, let value): w.u8(2); w.string(key); w.optionalString(expected); w.string(value)
         case .get(let key): w.u8(3); w.string(key)
         case .getLocal(let key): w.u8(4); w.string(key)
@@ -132,7 +132,8 @@ extension Envelope where Body == Request {
         let id = try r.u64()
         let body: Request
         switch try r.u8() {
-        case 1: body = .put(key: try r.string(), value: try r.string())
+        case let kind where kind == 1 || kind == 9:
+            body = .put(key: try r.string(), value: try r.string(), returnPrevious: kind == 9)
         case 2: body = .cas(key: try r.string(), expected: try r.optionalString(), value: try r.string())
         case 3: body = .get(key: try r.string())
         case 4: body = .getLocal(key: try r.string())

@@ -139,7 +139,7 @@ struct KVPut: ParsableCommand {
 
     func run() throws {
         let (key, value) = (key, value)
-        let response = try client.withClient { try await $0.call(.put(key: key, value: value)) }
+        let response = try client.withClient { try await $0.call(.put(key: key, value: value, returnPrevious: true)) }
         guard case .ok(let previous) = response else { throw ValidationError("put \(key): \(response)") }
         print(String(decoding: previous, as: UTF8.self))
     }

@@ -141,7 +141,8 @@ final class LocalCluster {
 
     @Test func kvMachineSnapshotRestoresExactly() throws {
         var machine = try KVMachine(snapshot: [])
-        _ = machine.apply(KVMachine.encode(.put(key: "k", value: "v1")), at: 1)
+        #expect(machine.apply(KVMachine.encode(.put(key: "k", value: "v0")), at: 1).reply == [])
+        #expect(machine.apply(KVMachine.encode(.put(key: "k", value: "v1", returnPrevious: true)), at: 1).reply == Array("v0".utf8))
         #expect(machine.apply(KVMachine.encode(.cas(key: "k", expected: "v0", value: "x")), at: 2).reply == [0])
         #expect(machine.apply(KVMachine.encode(.cas(key: "k", expected: "v1", value: "v2")), at: 3).reply == [1])
         #expect(machine.apply(KVMachine.encode(.cas(key: "new", expected: nil, value: "n")), at: 4).reply == [1])

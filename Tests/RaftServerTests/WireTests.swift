@@ -12,6 +12,7 @@ import Testing
 struct WireTests {
     static let requests: [Request] = [
         .put(key: "k", value: "v"), .put(key: "", value: String(repeating: "é", count: 300)),
+        .put(key: "k", value: "v", returnPrevious: true),
         .cas(key: "k", expected: nil, value: "v"), .cas(key: "k", expected: "old", value: "new"),
         .get(key: "k"), .getLocal(key: "k"), .status, .setAddress(4, "127.0.0.1:7004"),
         .change(.addVoter(4)), .change(.addLearner(5)), .change(.promote(5)), .change(.remove(1)), .transferLeader(2),
