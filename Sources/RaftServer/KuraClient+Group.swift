@@ -8,16 +8,18 @@ public actor KuraClient {
     public let servers: [ReplicaID: HostPort]
     let group: any EventLoopGroup
     let timeout: Duration
+    let tls: TLSContexts?
     var connections: [ReplicaID: ReplicaConnection] = [:]
     public private(set) var leader: ReplicaID?
     var rotation = 0
 
     public init(servers: [ReplicaID: HostPort], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                timeout: Duration = .seconds(10)) {
+                timeout: Duration = .seconds(10), tls: TLSContexts? = nil) {
         precondition(!servers.isEmpty, "a client needs at least one replica")
         self.servers = servers
         self.group = group
         self.timeout = timeout
+        self.tls = tls
     }
 
     /// Sends `request` to the leader, following redirects. A write whose answer was lost comes
@@ -87,7 +89,7 @@ public actor KuraClient {
     func connection(to replica: ReplicaID) async throws -> ReplicaConnection {
         if let existing = connections[replica], existing.isActive { return existing }
         guard let address = servers[replica] else { throw ClientError.unreachable("replica \(replica) has no address") }
-        let fresh = try await ReplicaConnection.connect(to: address, group: group)
+        let fresh = try await ReplicaConnection.connect(to: address, group: group, tls: tls)
         if let raced = connections[replica], raced.isActive {
             await fresh.close()
             return raced

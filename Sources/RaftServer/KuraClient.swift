@@ -34,13 +34,14 @@ public final class ReplicaConnection: Sendable {
         self.handler = handler
     }
 
-    public static func connect(to address: HostPort, group: any EventLoopGroup) async throws -> ReplicaConnection {
+    public static func connect(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts? = nil) async throws -> ReplicaConnection {
         let handler = ResponseHandler()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(1000))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addTLSClient(tls)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }

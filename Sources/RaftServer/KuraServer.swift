@@ -22,6 +22,8 @@ public struct ServerOptions: Sendable {
     public var requestTimeoutMilliseconds = 5_000
     public var snapshotEvery = 10_000
     public var raft = RaftConfig()
+    /// Mutual TLS for peers and clients alike (nil: plain TCP).
+    public var tls: TLSFiles?
 
     public init(id: ReplicaID, peers: [ReplicaID: HostPort], dataDirectory: String) {
         self.id = id
@@ -65,8 +67,9 @@ public final class KuraServer: @unchecked Sendable {
             id: options.id, group: options.cluster, config: options.raft, wal: wal, recovered: groups[options.cluster],
             directory: options.dataDirectory, bootstrap: founders, snapshotEvery: options.snapshotEvery)
 
+        let tls = try options.tls.map(TLSContexts.init)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        transport = PeerTransport(localID: options.id, cluster: options.cluster, peers: options.peers, loop: group.next())
+        transport = PeerTransport(localID: options.id, cluster: options.cluster, peers: options.peers, loop: group.next(), tls: tls)
         let loop = GroupLoop(driver: driver, transport: transport, tickMilliseconds: options.tickMilliseconds,
                              requestTimeoutMilliseconds: options.requestTimeoutMilliseconds, onFatal: onFatal)
         self.loop = loop
@@ -78,6 +81,7 @@ public final class KuraServer: @unchecked Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addTLSServer(tls)
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
                         try channel.pipeline.syncOperations.addHandler(ConnectionHandler(loop: loop, cluster: cluster))
                     }

@@ -13,13 +13,15 @@ final class PeerTransport: Sendable {
     let localID: ReplicaID
     let cluster: UInt64
     let loop: any EventLoop
+    let tls: TLSContexts?
     private let links: Mutex<[ReplicaID: PeerLink]> = Mutex([:])
     private let book: Mutex<[ReplicaID: HostPort]>
 
-    init(localID: ReplicaID, cluster: UInt64, peers: [ReplicaID: HostPort], loop: any EventLoop) {
+    init(localID: ReplicaID, cluster: UInt64, peers: [ReplicaID: HostPort], loop: any EventLoop, tls: TLSContexts? = nil) {
         self.localID = localID
         self.cluster = cluster
         self.loop = loop
+        self.tls = tls
         book = Mutex(peers.filter { $0.key != localID })
     }
 
@@ -50,7 +52,7 @@ final class PeerTransport: Sendable {
             if let link = links[peer], link.address == address { return link }
             links[peer].map { old in loop.execute { old.close() } }
             let link = PeerLink(peer: peer, address: address, loop: loop,
-                                hello: Hello.peer(from: localID, cluster: cluster).encode())
+                                hello: Hello.peer(from: localID, cluster: cluster).encode(), tls: tls)
             links[peer] = link
             return link
         }
@@ -79,6 +81,7 @@ final class PeerLink: @unchecked Sendable {
     let address: HostPort
     let loop: any EventLoop
     let hello: [UInt8]
+    let tls: TLSContexts?
     let dropped = Atomic<Int>(0)
 
     private var channel: (any Channel)?
@@ -89,11 +92,12 @@ final class PeerLink: @unchecked Sendable {
     private var queue = CircularBuffer<ByteBuffer>()
     private var queuedBytes = 0
 
-    init(peer: ReplicaID, address: HostPort, loop: any EventLoop, hello: [UInt8]) {
+    init(peer: ReplicaID, address: HostPort, loop: any EventLoop, hello: [UInt8], tls: TLSContexts?) {
         self.peer = peer
         self.address = address
         self.loop = loop
         self.hello = hello
+        self.tls = tls
     }
 
     func send(_ frames: [ByteBuffer]) {
@@ -135,6 +139,7 @@ final class PeerLink: @unchecked Sendable {
             .channelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 8 << 20))
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addTLSClient(tls)
                     try channel.pipeline.syncOperations.addHandler(LinkWatcher(link: self))
                 }
             }

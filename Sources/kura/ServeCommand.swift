@@ -56,6 +56,7 @@ struct ServeCommand: ParsableCommand {
     var tickMs = 50
     @Option(help: "Take a snapshot and compact the log every this many applied entries.")
     var snapshotEvery = 10_000
+    @OptionGroup var tls: TLSOptions
 
     func run() throws {
         var options = ServerOptions(id: ReplicaID(id), peers: try PeerList.parse(peers).addresses, dataDirectory: data)
@@ -63,13 +64,14 @@ struct ServeCommand: ParsableCommand {
         options.join = join
         options.tickMilliseconds = tickMs
         options.snapshotEvery = snapshotEvery
+        options.tls = tls.files
         let replica = id
         let server = try KuraServer(options: options) { error in
             // Nothing more may be acknowledged: leave at once, the disk holds what was.
             writeError("kura serve: replica \(replica) stops: \(error)\n")
             _exit(70)
         }
-        writeError("kura serve: replica \(id) listening on \(server.localAddress)\n")
+        writeError("kura serve: replica \(id) listening on \(server.localAddress)\(tls.files == nil ? "" : " (mutual TLS)")\n")
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let done = DispatchSemaphore(value: 0)
@@ -113,12 +115,14 @@ struct ClientOptions: ParsableArguments {
     var peers: String
     @Option(help: "Seconds to wait for an answer.")
     var timeout = 10.0
+    @OptionGroup var tls: TLSOptions
 
     func withClient<T: Sendable>(_ work: @escaping @Sendable (KuraClient) async throws -> T) throws -> T {
         let servers = try PeerList.parse(peers).addresses
         let timeout = Duration.milliseconds(Int(self.timeout * 1000))
+        let tls = try tls.contexts()
         return try runBlocking {
-            let client = KuraClient(servers: servers, timeout: timeout)
+            let client = KuraClient(servers: servers, timeout: timeout, tls: tls)
             do {
                 let result = try await work(client)
                 await client.close()
