@@ -165,7 +165,9 @@ public final class WriteAheadLog: Sendable {
     public func waitForReleases() { Self.reaper.sync {} }
 
     /// Frees a segment's blocks a few MiB at a time before unlinking it: freeing 64 MiB at once
-    /// made every fdatasync in the process wait ~200 ms for the file system's journal.
+    /// made every fdatasync in the process wait ~200 ms for the file system's journal. 2 MiB per
+    /// 10 ms (~200 MB/s, far above any write rate the log sustains) rather than per 1 ms: 4 KiB puts
+    /// at 64 clients had p99 24–32 ms with the faster pace, 14–16 ms with this one.
     static func release(_ path: String) {
         let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
         if fd >= 0 {
@@ -175,7 +177,7 @@ public final class WriteAheadLog: Sendable {
                 while size > 0 {
                     size = max(0, size - (2 << 20))
                     _ = ftruncate(fd, off_t(size))
-                    usleep(1_000)
+                    usleep(10_000)
                 }
             }
             close(fd)
