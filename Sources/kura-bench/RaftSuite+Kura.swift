@@ -71,7 +71,7 @@ extension RaftSuite {
                 let after = try await client.status(of: leader)
                 for connection in connections { await connection.close() }
                 let sorted = latencies.sorted()
-                let entries = Double(after.lastIndex - before.lastIndex)
+                let entries = Double(after.appliedCommands - before.appliedCommands)  // commands only: no no-op or configuration entries
                 let syncs = Double(after.walSyncs - before.walSyncs)
                 results[Cell(size: size, clients: clients)] = CellResult(
                     rate: Double(sorted.count) / elapsed, p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99),
