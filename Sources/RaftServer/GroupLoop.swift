@@ -12,6 +12,8 @@ typealias Responder = @Sendable (Envelope<Response>) -> Void
 enum Input: Sendable {
     case message(Message)
     case request(Envelope<Request>, Responder)
+    /// A peer's answer showed this replica was removed (see Membership.swift).
+    case removed(RemovedFromGroup)
 }
 
 final class GroupLoop: @unchecked Sendable {
@@ -31,6 +33,11 @@ final class GroupLoop: @unchecked Sendable {
     var knownAddresses: [ReplicaID: String] = [:]
     /// The machine's address book as last given to the transport.
     var addressBook: [ReplicaID: String] = [:]
+    /// Membership watch (Membership.swift): whether our applied configuration ever held us, when a
+    /// leader was last heard from, when the peers were last asked.
+    var wasMember = false
+    var lastLeaderContact = GroupLoop.now()
+    var lastMembershipProbe: UInt64 = 0
     /// Called once if the replica must stop (a failed fsync, a full disk): it acknowledges nothing more.
     let onFatal: @Sendable (any Error) -> Void
 
@@ -98,11 +105,12 @@ final class GroupLoop: @unchecked Sendable {
                 nextTick = max(nextTick + tickNanoseconds, now + tickNanoseconds / 2)
                 expire(now: now)
             }
-            handle(inputs, now: now)
             do {
+                try handle(inputs, now: now)
                 let output = try driver.process(sendEarly: transport.send)
                 transport.send(output.messages)
                 deliver(output)
+                if let removed = checkMembership(now: now) { throw removed }
             } catch {
                 onFatal(error)
                 return
@@ -112,14 +120,17 @@ final class GroupLoop: @unchecked Sendable {
 
     // MARK: - inputs
 
-    func handle(_ inputs: [Input], now: UInt64) {
+    func handle(_ inputs: [Input], now: UInt64) throws(RemovedFromGroup) {
         var commands: [[UInt8]] = []
         var proposers: [(UInt64, Responder)] = []
         for input in inputs {
             switch input {
+            case .removed(let removed):
+                throw removed
             case .message(let message):
                 guard message.to == driver.id else { continue }
                 driver.step(message)
+                if message.from == driver.replica.leader { lastLeaderContact = now }
             case .request(let envelope, let respond):
                 if let command = command(for: envelope.body) {
                     guard driver.replica.role == .leader else { respond(notLeader(envelope.id)); continue }
@@ -174,6 +185,9 @@ final class GroupLoop: @unchecked Sendable {
             respond(Envelope(id: id, body: .ok(Self.encodeValue(driver.machine.kv.values[key]))))
         case .status:
             respond(Envelope(id: id, body: .ok(Array(status().json().utf8))))
+        case .membership:
+            let applied = driver.replica.appliedIndex
+            respond(Envelope(id: id, body: .ok(Membership(applied: applied, configuration: driver.replica.configuration(at: applied)).encode())))
         case .change(let change):
             do {
                 let (index, term) = try driver.proposeConfigurationChange(change)

@@ -73,11 +73,14 @@ public enum Request: Equatable, Sendable {
     /// A membership change; answered once its entry is committed.
     case change(ConfigurationChange)
     case transferLeader(ReplicaID)
+    /// The configuration this replica has applied, and at which index (`Membership`): how a
+    /// replica that hears nothing from its leader finds out whether it was removed.
+    case membership
 
     public var isWrite: Bool {
         switch self {
         case .put, .cas, .setAddress, .change: return true
-        case .get, .getLocal, .status, .transferLeader: return false
+        case .get, .getLocal, .status, .transferLeader, .membership: return false
         }
     }
 }
@@ -123,6 +126,7 @@ extension Envelope where Body == Request {
             case .remove(let r): w.u8(4); w.u64(r.rawValue)
             }
         case .transferLeader(let replica): w.u8(8); w.u64(replica.rawValue)
+        case .membership: w.u8(10)
         }
         return w.bytes
     }
@@ -150,6 +154,7 @@ extension Envelope where Body == Request {
             default: throw .malformed("membership change of unknown kind \(kind)")
             }
         case 8: body = .transferLeader(ReplicaID(try r.u64()))
+        case 10: body = .membership
         case let op: throw .malformed("request of unknown kind \(op)")
         }
         try r.end()

@@ -67,9 +67,15 @@ struct MembershipTests {
         for id in [1, 2] as [ReplicaID] {
             let result = try runKura(["cluster", "remove", "--peers", peers, "\(id)"])
             #expect(result.status == 0, "remove \(id): \(result.output)")
-            cluster.signal(id, SIGTERM)
         }
-        try await Task.sleep(for: .seconds(1))
+        // A removed replica stops by itself, saying why (from its applied configuration, or by
+        // asking its peers once its leader has been silent).
+        for id in [1, 2] as [ReplicaID] {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while cluster.processes[id]!.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!cluster.processes[id]!.isRunning, "removed replica \(id) still runs")
+            #expect(cluster.log(id).contains("was removed from the group"), "replica \(id): \(cluster.log(id).suffix(500))")
+        }
         stop.set()
         for worker in workers { await worker.value }
         for id in [1, 2] as [ReplicaID] { cluster.kill9(id) }

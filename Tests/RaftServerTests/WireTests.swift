@@ -16,6 +16,7 @@ struct WireTests {
         .cas(key: "k", expected: nil, value: "v"), .cas(key: "k", expected: "old", value: "new"),
         .get(key: "k"), .getLocal(key: "k"), .status, .setAddress(4, "127.0.0.1:7004"),
         .change(.addVoter(4)), .change(.addLearner(5)), .change(.promote(5)), .change(.remove(1)), .transferLeader(2),
+        .membership,
     ]
     static let responses: [Response] = [
         .ok([]), .ok([1, 2, 3]), .notLeader(leader: nil, address: nil), .notLeader(leader: 3, address: "h:1"),
@@ -54,6 +55,12 @@ struct WireTests {
         #expect(throws: WireError.malformed("string is not UTF-8")) {
             try Envelope<Request>.decode([1, 0, 0, 0, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0xFF, 0xFE])
         }
+        let membership = Membership(applied: 42, configuration: Configuration(voters: [1, 3], learners: [5]))
+        #expect(try Membership.decode(membership.encode()) == membership)
+        var twice = WireWriter()
+        twice.u64(1); twice.u32(2); twice.u64(3); twice.u64(3); twice.u32(0)
+        #expect(throws: WireError.malformed("membership lists a replica twice")) { try Membership.decode(twice.bytes) }
+        #expect(throws: WireError.self) { try Membership.decode(Array(membership.encode().dropLast())) }
         #expect(throws: WireError.self) { try HostPort(parsing: "no-port") }
         #expect(throws: WireError.self) { try HostPort(parsing: "h:70000") }
         #expect(try HostPort(parsing: "127.0.0.1:7001") == HostPort(host: "127.0.0.1", port: 7001))
