@@ -9,11 +9,14 @@ import Raft
 import RaftServer
 
 extension RaftSuite {
-    static func measureKura(_ options: Options, _ report: Report) throws -> [Cell: CellResult] {
+    static func measureKura(_ options: Options, _ report: Report, tls: Bool) throws -> [Cell: CellResult] {
         let kura = try Tools.sibling("kura")
         let root = "/var/tmp/kura-bench-raft-\(getpid())"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { Tools.removeTree(root) }
+        let files = tls ? try makeCertificates(in: root) : nil
+        let tlsArguments = files.map { ["--tls-cert", $0.certificate, "--tls-key", $0.privateKey, "--tls-ca", $0.trustRoots] } ?? []
+        let contexts = try files.map(TLSContexts.init)
         var servers: [ReplicaID: HostPort] = [:]
         for id in 1...3 { servers[ReplicaID(UInt64(id))] = HostPort(host: "127.0.0.1", port: try HostPort.freeLoopbackPort()) }
         let peers = servers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
@@ -24,7 +27,7 @@ extension RaftSuite {
         for id in servers.keys.sorted() {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: kura)
-            p.arguments = ["serve", "--id", "\(id)", "--peers", peers, "--data", "\(root)/r\(id)"] + (ProcessInfo.processInfo.environment["KURA_BENCH_SERVE_ARGS"].map { $0.split(separator: " ").map(String.init) } ?? [])
+            p.arguments = ["serve", "--id", "\(id)", "--peers", peers, "--data", "\(root)/r\(id)"] + tlsArguments + (ProcessInfo.processInfo.environment["KURA_BENCH_SERVE_ARGS"].map { $0.split(separator: " ").map(String.init) } ?? [])
             p.standardError = FileHandle.nullDevice
             try p.run()
             processes.append(p)
@@ -34,25 +37,26 @@ extension RaftSuite {
         nonisolated(unsafe) var outcome: Result<[Cell: CellResult], any Error>?
         let done = DispatchSemaphore(value: 0)
         Task {
-            do { outcome = .success(try await load(options, servers: copy, pids: pids, report: report)) } catch { outcome = .failure(error) }
+            do { outcome = .success(try await load(options, servers: copy, pids: pids, tls: contexts, report: report)) } catch { outcome = .failure(error) }
             done.signal()
         }
         done.wait()
         return try outcome!.get()
     }
 
-    static func load(_ options: Options, servers: [ReplicaID: HostPort], pids: [Int32], report: Report) async throws -> [Cell: CellResult] {
+    static func load(_ options: Options, servers: [ReplicaID: HostPort], pids: [Int32], tls: TLSContexts?,
+                     report: Report) async throws -> [Cell: CellResult] {
         let group = MultiThreadedEventLoopGroup.singleton
-        let client = KuraClient(servers: servers, group: group, timeout: .seconds(5))
+        let client = KuraClient(servers: servers, group: group, timeout: .seconds(5), tls: tls)
         defer { Task { await client.close() } }
         let leader = try await findLeader(client, servers.keys.sorted())
-        report.note("kura: 3 replicas of `kura serve` (this build), fsync on, leader \(leader); data under /var/tmp")
+        report.note("kura: 3 replicas of `kura serve` (this build), fsync on, \(tls == nil ? "plain TCP" : "mutual TLS 1.3"), leader \(leader); data under /var/tmp")
         var results: [Cell: CellResult] = [:]
         for size in options.sizes {
             let value = String(repeating: "v", count: size)
             for (clients, conns) in options.matrix {
                 var connections: [ReplicaConnection] = []
-                for _ in 0..<conns { connections.append(try await ReplicaConnection.connect(to: servers[leader]!, group: group)) }
+                for _ in 0..<conns { connections.append(try await ReplicaConnection.connect(to: servers[leader]!, group: group, tls: tls)) }
                 let before = try await client.status(of: leader)
                 let cpuBefore = pids.map(cpuTicks).reduce(0, +)
                 let start = ContinuousClock.now
@@ -76,7 +80,7 @@ extension RaftSuite {
                 results[Cell(size: size, clients: clients)] = CellResult(
                     rate: Double(sorted.count) / elapsed, p50: percentile(sorted, 0.50), p99: percentile(sorted, 0.99),
                     perSync: syncs > 0 ? entries / syncs : nil)
-                report.note(String(format: "kura %d B %d clients/%d conns: %.0f writes/s, p50 %.2f ms, p99 %.2f ms, "
+                report.note(String(format: (tls == nil ? "kura" : "kura+tls") + " %d B %d clients/%d conns: %.0f writes/s, p50 %.2f ms, p99 %.2f ms, "
                                    + "%.1f entries per leader fsync, %d messages dropped, replicas used %.2f cores, load %@",
                                    size, clients, conns, Double(sorted.count) / elapsed, percentile(sorted, 0.5),
                                    percentile(sorted, 0.99), syncs > 0 ? entries / syncs : 0, after.droppedMessages - before.droppedMessages,
@@ -84,6 +88,30 @@ extension RaftSuite {
             }
         }
         return results
+    }
+
+    /// A CA and one certificate it signs for every replica and the load generator, made by `openssl`.
+    static func makeCertificates(in root: String) throws -> TLSFiles {
+        let base = root + "/tls"
+        try "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1\n"
+            .write(toFile: base + ".ext", atomically: true, encoding: .utf8)
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        for arguments in [
+            ["req", "-x509"] + ec + ["-keyout", base + "-ca.key", "-out", base + "-ca.pem", "-days", "2", "-subj", "/CN=kura-bench CA"],
+            ["req"] + ec + ["-keyout", base + ".key", "-out", base + ".csr", "-subj", "/CN=kura-bench"],
+            ["x509", "-req", "-in", base + ".csr", "-CA", base + "-ca.pem", "-CAkey", base + "-ca.key", "-CAcreateserial",
+             "-out", base + ".pem", "-days", "2", "-extfile", base + ".ext"],
+        ] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = arguments
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw BenchError("openssl \(arguments.first!) failed") }
+        }
+        return TLSFiles(certificate: base + ".pem", privateKey: base + ".key", trustRoots: base + "-ca.pem")
     }
 
     /// One client: put after put to the same key until the deadline; latencies in ms.

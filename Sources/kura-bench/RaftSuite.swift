@@ -16,6 +16,8 @@ enum RaftSuite {
         var matrix = [(1, 1), (16, 4), (64, 8), (256, 16)]
         var etcdScript = "../shared/bench/etcd-gobench.sh"
         var skipEtcd = false
+        /// Measure kura over mutual TLS, with plain kura as the peer (etcd is skipped).
+        var tls = false
 
         init(_ arguments: [String]) throws {
             var rest = arguments[...]
@@ -30,7 +32,8 @@ enum RaftSuite {
                     }
                 case "--etcd-script": etcdScript = rest.popFirst() ?? etcdScript
                 case "--no-etcd": skipEtcd = true
-                default: throw BenchError("raft: unknown option \(flag) (--seconds S --sizes 256,4096 --clients 1:1,16:4 --etcd-script PATH --no-etcd)")
+                case "--tls": tls = true
+                default: throw BenchError("raft: unknown option \(flag) (--seconds S --sizes 256,4096 --clients 1:1,16:4 --etcd-script PATH --no-etcd --tls)")
                 }
             }
         }
@@ -51,19 +54,21 @@ enum RaftSuite {
     static func run(_ report: inout Report, _ arguments: [String]) throws {
         let options = try Options(arguments)
         report.note("machine: \(ProcessInfo.processInfo.activeProcessorCount) cpus, load \(Tools.loadAverage()) at start")
-        let etcd = options.skipEtcd ? [:] : try measureEtcd(options, report)
-        let kura = try measureKura(options, report)
+        let peerName = options.tls ? "kura-plain-tcp" : "etcd-3.4"
+        let peers = options.tls ? try measureKura(options, report, tls: false)
+            : options.skipEtcd ? [:] : try measureEtcd(options, report)
+        let kura = try measureKura(options, report, tls: options.tls)
         for size in options.sizes {
             for (clients, _) in options.matrix {
                 let cell = Cell(size: size, clients: clients)
                 guard let ours = kura[cell] else { continue }
-                let peer = etcd[cell]
-                let name = "put-\(size)B-\(clients)c"
-                report.add(name, ours.rate, "writes/s", peer: peer == nil ? nil : "etcd-3.4", peerValue: peer?.rate)
-                report.add(name + "-p50", ours.p50, "ms", peer: peer == nil ? nil : "etcd-3.4", peerValue: peer?.p50)
-                report.add(name + "-p99", ours.p99, "ms", peer: peer == nil ? nil : "etcd-3.4", peerValue: peer?.p99)
+                let peer = peers[cell]
+                let name = "put-\(size)B-\(clients)c" + (options.tls ? "-tls" : "")
+                report.add(name, ours.rate, "writes/s", peer: peer == nil ? nil : peerName, peerValue: peer?.rate)
+                report.add(name + "-p50", ours.p50, "ms", peer: peer == nil ? nil : peerName, peerValue: peer?.p50)
+                report.add(name + "-p99", ours.p99, "ms", peer: peer == nil ? nil : peerName, peerValue: peer?.p99)
                 if let perSync = ours.perSync {
-                    report.add(name + "-entries-per-fsync", perSync, "entries", peer: peer?.perSync == nil ? nil : "etcd-3.4",
+                    report.add(name + "-entries-per-fsync", perSync, "entries", peer: peer?.perSync == nil ? nil : peerName,
                                peerValue: peer?.perSync)
                 }
             }
