@@ -189,6 +189,20 @@ final class GroupLoop: @unchecked Sendable {
             let applied = driver.replica.appliedIndex
             respond(Envelope(id: id, body: .ok(Membership(applied: applied, configuration: driver.replica.configuration(at: applied)).encode())))
         case .change(let change):
+            switch change {
+            case .addVoter(let replica), .addLearner(let replica):
+                if driver.machine.retired.contains(replica) {
+                    respond(Envelope(id: id, body: .failed(
+                        "replica id \(replica) was removed from this group before and is never admitted again; give the new replica a new id")))
+                    return
+                }
+            case .remove(let replica):
+                // Committed ahead of the removal; if the removal then fails, the id stays a member
+                // and merely cannot come back once it does leave.
+                do { _ = try driver.propose(ServerMachine.retire(replica)) } catch { respond(refusal(id, error)); return }
+            case .promote:
+                break
+            }
             do {
                 let (index, term) = try driver.proposeConfigurationChange(change)
                 track(index, PendingWrite(term: term, id: id, respond: respond, deadline: now + requestTimeoutNanoseconds))

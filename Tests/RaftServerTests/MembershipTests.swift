@@ -76,6 +76,9 @@ struct MembershipTests {
             #expect(!cluster.processes[id]!.isRunning, "removed replica \(id) still runs")
             #expect(cluster.log(id).contains("was removed from the group"), "replica \(id): \(cluster.log(id).suffix(500))")
         }
+        // A removed id is never admitted again.
+        let readd = try runKura(["cluster", "add", "--peers", peers, "1=127.0.0.1:\(cluster.ports[1]!)"])
+        #expect(readd.status != 0 && readd.output.contains("never admitted again"), "\(readd.output)")
         stop.set()
         for worker in workers { await worker.value }
         for id in [1, 2] as [ReplicaID] { cluster.kill9(id) }

@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Raft
+import RaftRuntime
 @testable import RaftServer
 import Testing
 
@@ -100,5 +101,26 @@ struct WireTests {
         #expect(response == .ok([]))
         #expect(try await client.call(.get(key: "k")).value() == "v")
         await client.close()
+    }
+}
+
+@Suite("Server machine")
+struct ServerMachineTests {
+    @Test("addresses and retired ids survive a snapshot; snapshots without retired ids still load")
+    func snapshotRoundTrip() throws {
+        var machine = try ServerMachine(snapshot: [])
+        _ = machine.apply(ServerMachine.setAddress(4, "127.0.0.1:7004"), at: 1)
+        _ = machine.apply(ServerMachine.setAddress(5, "127.0.0.1:7005"), at: 2)
+        _ = machine.apply(ServerMachine.retire(4), at: 3)
+        _ = machine.apply(KVMachine.encode(.put(key: "k", value: "v")), at: 4)
+        #expect(machine.retired == [4])
+        #expect(machine.addresses == [5: "127.0.0.1:7005"])
+        #expect(try ServerMachine(snapshot: machine.snapshot()) == machine)
+
+        // The format of session 2: KV blob and addresses, nothing after.
+        let older = Array(machine.snapshot().dropLast(4 + 8))
+        let restored = try ServerMachine(snapshot: older)
+        #expect(restored.retired.isEmpty && restored.addresses == machine.addresses && restored.kv == machine.kv)
+        #expect(throws: MessageCodecError.self) { try ServerMachine(snapshot: older + [1, 0]) }
     }
 }
