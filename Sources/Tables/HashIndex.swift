@@ -138,6 +138,14 @@ struct HashIndex: Sendable {
         }
     }
 
+    /// Starts loading the first word of `value`'s probe run, which an insert, remove or lookup
+    /// of `value` reads next (a heavy value's set is not prefetched).
+    @inline(__always)
+    func prefetchRun(_ value: IndexValue) {
+        let i = Int(truncatingIfNeeded: hash(value)) & mask
+        words.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress! + i)) }
+    }
+
     private mutating func grow() {
         let old = words
         words = ContiguousArray(repeating: 0, count: old.count * 2)

@@ -54,6 +54,27 @@ struct OrderedLeaf<Key: Comparable & Sendable>: Sendable {
         entries.shiftRemove(at: offset)
         prefixes.shiftRemove(at: offset)
     }
+
+    /// The first offset at or after `start` whose entry lies past `upper` (`count` if none):
+    /// a binary search on the dense prefixes, then whole values only among equal prefixes.
+    func end(from start: Int, before upper: Bound?) -> Int {
+        guard let upper else { return count }
+        let last = upper.value.orderPrefix
+        return prefixes.withUnsafeBufferPointer { prefixes in
+            var low = start
+            var high = prefixes.count
+            while low < high {  // first prefix >= last: every entry before it is below `upper`
+                let mid = (low + high) >> 1
+                if prefixes[mid] < last { low = mid + 1 } else { high = mid }
+            }
+            while low < prefixes.count && prefixes[low] == last {
+                let value = entries[low].value
+                if upper.inclusive ? upper.value < value : upper.value <= value { break }
+                low += 1
+            }
+            return low
+        }
+    }
 }
 
 extension ContiguousArray {
@@ -141,6 +162,33 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         return offset == leaves[leaf].count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: leaf, offset: offset)
     }
 
+    /// Starts loading the prefixes of the leaf where `value` would sit, which the leaf's binary
+    /// search reads one dependent line at a time otherwise. The leaf is found on prefixes
+    /// alone (with equal prefixes it may be a later one than the search picks): only a hint.
+    @inline(__always)
+    func prefetchLeaf(of value: IndexValue) {
+        let prefix = value.orderPrefix
+        let leaf = firstPrefixes.withUnsafeBufferPointer { prefixes -> Int in
+            var low = 0
+            var high = prefixes.count
+            while low < high {  // first leaf starting above `prefix`
+                let mid = (low + high) >> 1
+                if prefixes[mid] <= prefix { low = mid + 1 } else { high = mid }
+            }
+            return low - 1
+        }
+        guard leaf >= 0 else { return }
+        leaves[leaf].prefixes.withUnsafeBufferPointer { prefixes in
+            let base = UnsafeRawPointer(prefixes.baseAddress!)
+            let bytes = prefixes.count * MemoryLayout<UInt64>.stride
+            var offset = 0
+            while offset < bytes {
+                prefetch(base + offset)
+                offset += 64
+            }
+        }
+    }
+
     /// The first entry at or after (value, key).
     @inline(__always)
     func position(of value: IndexValue, _ key: Key) -> OrderedPosition {
@@ -219,20 +267,6 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         leaves.remove(at: next)
         firsts.remove(at: next)
         firstPrefixes.remove(at: next)
-    }
-
-    /// Hands `body` the rest of each leaf from `start` on, in order; stops when it returns false.
-    func forEachRun(from start: OrderedPosition, _ body: (UnsafeBufferPointer<OrderedEntry<Key>>) -> Bool) {
-        var leaf = start.leaf
-        var offset = start.offset
-        while leaf < leaves.count {
-            let going = leaves[leaf].entries.withUnsafeBufferPointer { buffer in
-                body(UnsafeBufferPointer(rebasing: buffer[offset...]))
-            }
-            if !going { return }
-            leaf += 1
-            offset = 0
-        }
     }
 
     /// Visits entries strictly before `end`, backward; stops when `body` returns false.

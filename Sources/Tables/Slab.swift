@@ -62,12 +62,23 @@ struct Slab<Row: Sendable>: Sendable {
         return chunks[c].rows[o]
     }
 
-    /// Reads one byte of the record in `slot`: a cheap load whose only purpose is to start the
-    /// cache miss early (see `TableState.prefetch`).
+    /// Starts loading the record in `slot` into cache without waiting for it: both ends of the
+    /// record, since a record of 48 bytes straddles two cache lines half the time.
     @inline(__always)
-    func touch(_ slot: Int32) -> UInt8 {
+    func prefetchRow(_ slot: Int32) {
         let (c, o) = Self.split(slot)
-        return chunks[c].rows.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + o).load(as: UInt8.self) }
+        chunks[c].rows.withUnsafeBufferPointer { rows in
+            let start = UnsafeRawPointer(rows.baseAddress! + o)
+            prefetch(start)
+            prefetch(start + (MemoryLayout<Row?>.size - 1))
+        }
+    }
+
+    /// Starts loading the bookkeeping of `slot` (version, expiry) into cache.
+    @inline(__always)
+    func prefetchMeta(_ slot: Int32) {
+        let (c, o) = Self.split(slot)
+        chunks[c].metas.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress! + o)) }
     }
 
     @inline(__always)

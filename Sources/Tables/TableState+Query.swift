@@ -145,25 +145,22 @@ extension TableState {
         }
     }
 
-    /// Touches the records in `count` slots in a tight loop, so that their cache and TLB misses
-    /// overlap; the visiting loop after it, with its calls and copies, then finds them in cache.
+    /// Starts loading the record in `slot` (and its expiry, when reads must check one).
     @inline(__always)
-    func prefetch(_ count: Int, _ slot: (Int) -> Int32) {
-        var sum: UInt8 = 0
-        for j in 0..<count { sum &+= slab.touch(slot(j)) }
-        keepAlive(sum)
+    func prefetchRecord(_ slot: Int32, now: Int64) {
+        slab.prefetchRow(slot)
+        if now != .min { slab.prefetchMeta(slot) }
     }
 
     /// Visits the live records holding `value` in hash index `i`; returns false if `visit` stopped.
+    /// A first pass over the probe run prefetches every candidate, so their misses overlap.
     @inline(__always)
     func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
         let column = indexes[i].spec.column
-        var sum: UInt8 = 0
         _ = indexes[i].hash.forEachCandidate(value) { slot in
-            sum &+= slab.touch(slot)
+            prefetchRecord(slot, now: now)
             return true
         }
-        keepAlive(sum)
         return indexes[i].hash.forEachCandidate(value) { slot in
             if now != .min && slab.expiry(slot) <= now { return true }
             let row = slab.row(slot)!
@@ -176,52 +173,62 @@ extension TableState {
         _ index: OrderedIndex<Row.Key>, _ lower: Bound?, _ upper: Bound?, _ descending: Bool, _ now: Int64,
         _ visit: (Int32, Row) -> Bool
     ) -> Bool {
-        var going = true
-        func body(_ e: OrderedEntry<Row.Key>) -> Bool {
-            if now == .min || slab.expiry(e.slot) > now { going = visit(e.slot, slab.row(e.slot)!) }
-            return going
-        }
         if descending {
+            var going = true
             let end = upper.map { u in index.partitionPoint(prefix: u.value.orderPrefix) { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
             index.forEachReversed(before: end ?? index.endPosition) { e in
                 if let l = lower, l.inclusive ? e.value < l.value : e.value <= l.value { return false }
-                return body(e)
+                if now == .min || slab.expiry(e.slot) > now { going = visit(e.slot, slab.row(e.slot)!) }
+                return going
             }
-        } else {
-            let start = lower.map { l in index.partitionPoint(prefix: l.value.orderPrefix) { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
-            index.forEachRun(from: start ?? OrderedPosition(leaf: 0, offset: 0)) { run in
-                var end = run.count
-                if let u = upper, let past = run.firstIndex(where: { u.inclusive ? u.value < $0.value : u.value <= $0.value }) {
-                    end = past
-                }
-                going = visitGathered(end, { run[$0].slot }, now, visit)
-                return going && end == run.count
-            }
+            return going
         }
-        return going
+        let start = lower.map { l in index.partitionPoint(prefix: l.value.orderPrefix) { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
+        return walkForward(index, from: start ?? OrderedPosition(leaf: 0, offset: 0), upper, now, visit)
     }
 
-    /// Visits `count` slots. With no expiring record the rows are read directly (their loads are
-    /// independent, so their cache misses overlap); otherwise in two passes: first every expiry,
-    /// then the live rows, whose entries are now in cache.
-    @inline(__always)
-    func visitGathered(_ count: Int, _ slot: (Int) -> Int32, _ now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
-        guard count > 0 else { return true }
-        if now == .min {
-            prefetch(count, slot)
-            for j in 0..<count {
-                let s = slot(j)
-                if !visit(s, slab.row(s)!) { return false }
+    /// Visits entries from `start` up to `upper` in index order. Each entry's record is at a
+    /// random slot: the records of the next leaf are prefetched before this leaf is visited, so
+    /// the walk always has up to a leaf of misses in flight and never waits on one at a time.
+    func walkForward(
+        _ index: OrderedIndex<Row.Key>, from start: OrderedPosition, _ upper: Bound?, _ now: Int64,
+        _ visit: (Int32, Row) -> Bool
+    ) -> Bool {
+        let leaves = index.leaves
+        // Entries whose prefix is above this one lie past `upper`: they are not prefetched.
+        let last = upper?.value.orderPrefix ?? .max
+        var leaf = start.leaf
+        var offset = start.offset
+        if leaf < leaves.count { prefetchRecords(leaves[leaf], from: offset, through: last, now: now) }
+        while leaf < leaves.count {
+            if leaf + 1 < leaves.count { prefetchRecords(leaves[leaf + 1], from: 0, through: last, now: now) }
+            let complete = leaves[leaf].entries.withUnsafeBufferPointer { entries -> Bool? in
+                let end = leaves[leaf].end(from: offset, before: upper)
+                for j in offset..<end {
+                    let s = entries[j].slot
+                    if now != .min && slab.expiry(s) <= now { continue }
+                    if !visit(s, slab.row(s)!) { return nil }
+                }
+                return end == entries.count
             }
-            return true
+            guard complete == true else { return complete != nil }
+            leaf += 1
+            offset = 0
         }
-        return withUnsafeTemporaryAllocation(of: Int64.self, capacity: count) { expiries in
-            for j in 0..<count { expiries[j] = slab.expiry(slot(j)) }
-            for j in 0..<count where expiries[j] > now {
-                let s = slot(j)
-                if !visit(s, slab.row(s)!) { return false }
+        return true
+    }
+
+    /// Prefetches the records of `leaf`'s entries from `offset` on whose prefix is at most `last`.
+    @inline(__always)
+    func prefetchRecords(_ leaf: OrderedLeaf<Row.Key>, from offset: Int, through last: UInt64, now: Int64) {
+        leaf.prefixes.withUnsafeBufferPointer { prefixes in
+            leaf.entries.withUnsafeBufferPointer { entries in
+                var j = offset
+                while j < entries.count && prefixes[j] <= last {
+                    prefetchRecord(entries[j].slot, now: now)
+                    j += 1
+                }
             }
-            return true
         }
     }
 
@@ -273,7 +280,3 @@ extension TableState {
         }
     }
 }
-
-/// Consumes a value the optimiser must not see through, so the loads that produced it stay.
-@inline(never) @_optimize(none)
-func keepAlive(_ value: UInt8) {}

@@ -65,6 +65,10 @@ extension TableState {
     }
 
     mutating func upsert(_ row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
+        // The new values' hash-index runs load while the key map and the old record are read.
+        for i in indexes.indices where indexes[i].spec.kind == .hash {
+            indexes[i].prefetch(indexes[i].spec.column.value(row))
+        }
         if let slot = liveSlot(row.key, now: now) { return try replace(slot, with: row, expiry: expiry, now: now) }
         return try insert(row, expiry: expiry, now: now)
     }

@@ -28,6 +28,16 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         }
     }
 
+    /// Starts loading what adding or removing `value` reads: a hash index's probe run, or the
+    /// prefixes of the ordered-index leaf that its search would otherwise miss on step by step.
+    @inline(__always)
+    func prefetch(_ value: IndexValue) {
+        switch spec.kind {
+        case .hash: hash.prefetchRun(value)
+        case .ordered: ordered.prefetchLeaf(of: value)
+        }
+    }
+
     /// Some live-or-expired slot holding `value`, if any (used for unique checks); `holds` tells
     /// whether a slot's record has the value (hash candidates are only probable).
     func holder(of value: IndexValue, _ holds: (Int32) -> Bool) -> Int32? {
@@ -125,7 +135,20 @@ public struct TableState<Row: TableRecord>: Sendable {
         let newRow = new.row!
         precondition(oldRow.key == newRow.key, "rewrite of slot \(slot) changes key \(oldRow.key) to \(newRow.key)")
         slab[slot] = new  // first, so that a heavy-value promotion reads every record as indexed
-        for i in indexes.indices {
+        // An index whose value is unchanged is left alone (the common write: a position update).
+        // The others first get their entries prefetched, so that their misses overlap.
+        var moved = 0 as UInt64  // bit i: index i's value changed
+        for i in indexes.indices where i < 64 {
+            let column = indexes[i].spec.column
+            let before = column.value(oldRow)
+            let after = column.value(newRow)
+            if before != after {
+                moved |= 1 << UInt64(i)
+                indexes[i].prefetch(before)
+                indexes[i].prefetch(after)
+            }
+        }
+        for i in indexes.indices where i >= 64 || moved & (1 << UInt64(i)) != 0 {
             let column = indexes[i].spec.column
             let before = column.value(oldRow)
             let after = column.value(newRow)

@@ -1,7 +1,8 @@
 // kura-bench tables: the memory tier on 1M rows, one thread, each figure beside a plain
 // `Dictionary` under a `Mutex` doing the same job in the same run (for index and range figures the
 // peer also keeps a hand-made secondary structure). Ends with a 2-thread figure.
-// Options: --rows N (default 1_000_000); --only NAME,… (e.g. get,put,memory-miss) for profiling.
+// Options: --rows N (default 1_000_000); --only NAME,… (e.g. get,put,memory-miss) for profiling;
+// --huge-pages re-runs itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1.
 // memory-miss is one dependent load in 64 MiB, the unit the other figures are made of.
 #if canImport(Glibc)
 import Glibc
@@ -67,6 +68,13 @@ enum TablesSuite {
         var rows = 1_000_000
         if let i = arguments.firstIndex(of: "--rows"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { rows = n }
         precondition(rows >= 1000, "--rows must be at least 1000")
+        // --huge-pages: the same run with malloc's large blocks on transparent huge pages (glibc's
+        // tunable, read at start-up, hence the re-exec). A deployment setting; nothing in Tables changes.
+        if arguments.contains("--huge-pages"), getenv("GLIBC_TUNABLES") == nil {
+            setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1)
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
+            fatalError("kura-bench tables --huge-pages: execv failed, errno \(errno)")
+        }
         // --only NAME[,NAME…] runs just those figures (the load always runs), e.g. for profiling.
         let only = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
             .map { Set($0.split(separator: ",").map(String.init)) }
@@ -89,6 +97,8 @@ enum TablesSuite {
             peer.state.withLock { s in s.byScore = s.rows.values.map { ($0.score, $0.id) }.sorted { $0 < $1 } }
         }
         report.add("insert", insertTable, "ns", peer: "dictionary+mutex", peerValue: insertPeer)
+        let tunables = getenv("GLIBC_TUNABLES").map { String(cString: $0) } ?? "unset"
+        report.note("pages: GLIBC_TUNABLES=\(tunables); \(anonHugePages() / 1024) MiB of anonymous memory on huge pages after the load")
 
         let n = min(rows, 1_000_000)
         let keys = (0..<n).map { _ in random.below(rows) }
@@ -200,6 +210,18 @@ enum TablesSuite {
 }
 
 extension TablesSuite {
+    /// KiB of this process's anonymous memory on transparent huge pages (0 if unknown).
+    static func anonHugePages() -> Int {
+        guard let file = fopen("/proc/self/smaps_rollup", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            if text.hasPrefix("AnonHugePages:") { return Int(text.split(separator: " ")[1]) ?? 0 }
+        }
+        return 0
+    }
+
     /// CPU ns per step of a chase through one random cycle over 16M `Int32`s (Sattolo's shuffle),
     /// so each load's address depends on the previous load: the cost of one cache and TLB miss.
     static func dependentMiss(_ random: inout Random) -> Double {
