@@ -45,13 +45,20 @@ extension WriteAheadLog {
         guard let dir = opendir(directory) else { throw .io(operation: "opendir", path: directory, code: errno) }
         defer { closedir(dir) }
         var names: [String] = []
+        var leftovers: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
             if sequence(of: name) != nil { names.append(name) }
             // A compacted segment whose freeing a crash interrupted.
-            if name.hasSuffix(".wal.free") {
-                let path = directory + "/" + name
-                reaper.async { release(path) }
+            if name.hasSuffix(".wal.free") { leftovers.append(directory + "/" + name) }
+        }
+        if !leftovers.isEmpty {
+            let leftovers = leftovers
+            // Its rename may not be durable yet (the process died, the machine did not): make it so
+            // before cutting the file short.
+            reaper.async {
+                guard (try? syncDirectory(directory)) != nil else { return }
+                for path in leftovers { release(path) }
             }
         }
         return names.sorted()

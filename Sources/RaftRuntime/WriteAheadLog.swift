@@ -46,7 +46,13 @@ public struct RecoveredGroup: Equatable, Sendable {
 public final class WriteAheadLog: Sendable {
     public struct Options: Sendable {
         public var segmentSizeMax = 64 << 20
+        /// Where trouble the log survives (a compacted segment it could not free) is reported.
+        public var log: @Sendable (String) -> Void = { line in WriteAheadLog.writeStandardError(line + "\n") }
         public init(segmentSizeMax: Int = 64 << 20) { self.segmentSizeMax = segmentSizeMax }
+    }
+
+    static func writeStandardError(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
     }
 
     struct Segment {
@@ -138,27 +144,44 @@ public final class WriteAheadLog: Sendable {
     /// whose entries all lie inside the snapshots of their groups.
     public func compact(group: UInt64, through index: LogIndex, term: Term) throws(WALError) {
         try appendAndSync([.snapshot(group: group, index: index, term: term)])
-        let doomed = state.withLock { s -> [String] in
+        // Claimed and renamed under the lock, so concurrent compactions of different groups
+        // cannot interleave their renames and leave a gap in the run of live segments.
+        let freed = state.withLock { s -> [String] in
             let active = s.segments.count - 1
-            var keep: [Segment] = []
-            var doomed: [String] = []
+            var freed: [String] = []
             // Only a prefix of covered segments goes: recovery requires consecutive sequence numbers.
-            var prefix = true
-            for (i, segment) in s.segments.enumerated() {
+            for segment in s.segments.prefix(max(0, active)) {
                 let covered = segment.entryIndexMax.allSatisfy { g, maxIndex in maxIndex <= (s.groups[g]?.snapshotIndex ?? 0) }
-                prefix = prefix && i < active && covered
-                if prefix { doomed.append(segment.path) } else { keep.append(segment) }
+                guard covered else { break }
+                // Renamed first (cheap, atomic; oldest first): recovery only reads `*.wal`, so a
+                // crash while a segment is being freed never leaves a damaged live segment.
+                guard rename(segment.path, segment.path + ".free") == 0 else {
+                    // Kept, and every later one with it: freeing a later one would leave a gap.
+                    options.log("write-ahead log: cannot rename compacted segment \(segment.path) "
+                        + "(\(String(cString: strerror(errno)))); it stays until a later compaction")
+                    break
+                }
+                freed.append(segment.path + ".free")
             }
-            s.segments = keep
-            return doomed
+            s.segments.removeFirst(freed.count)
+            return freed
         }
+        guard !freed.isEmpty else { return }
         // Unlinking a full 64 MiB segment took 170–200 ms on this machine's ext4: done on a serial
         // queue, oldest first, so the group loop does not stall and what remains on disk after a
         // crash is still a consecutive run of segments (replay skips what snapshots cover).
-        // Renamed first (cheap, atomic; oldest first): recovery only reads `*.wal`, so a crash
-        // while a segment is being freed never leaves a damaged segment that would refuse the start.
-        let freed = doomed.filter { rename($0, $0 + ".free") == 0 }.map { $0 + ".free" }
-        Self.reaper.async { for path in freed { Self.release(path) } }
+        let (directory, log) = (directory, options.log)
+        Self.reaper.async {
+            // The renames must be durable before any truncation: a crash could otherwise bring
+            // back a `.wal` name on a file already cut short, and recovery would refuse it.
+            do {
+                try Self.syncDirectory(directory)
+            } catch {
+                log("write-ahead log: \(error); compacted segments are freed at the next start instead")
+                return
+            }
+            for path in freed { Self.release(path) }
+        }
     }
 
     /// Waits until every compacted segment is freed (tests, shutdown).
@@ -256,7 +279,17 @@ public final class WriteAheadLog: Sendable {
                 }
                 s.synced = s.written
                 close(s.fd)
-                try Self.startSegment(directory: directory, sequence: s.segments.last!.sequence + 1, state: &s)
+                s.fd = -1
+                do {
+                    try Self.startSegment(directory: directory, sequence: s.segments.last!.sequence + 1, state: &s)
+                } catch {
+                    // No usable segment: stop for good, or the next append would write to a closed
+                    // (and perhaps reused) descriptor.
+                    if s.fd >= 0 { close(s.fd) }
+                    s.fd = -1
+                    if s.failure == nil { s.failure = "starting the next segment: \(error)" }
+                    throw .stopped(s.failure!)
+                }
             }
         }
     }

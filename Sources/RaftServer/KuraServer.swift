@@ -1,11 +1,13 @@
 // `kura serve`: one replica of one consensus group as a process. It listens on one TCP port for
 // both peers and clients (the first frame says which), keeps its WAL and snapshots in `data`,
 // and runs the group loop on a thread of its own so fsync never stalls the network.
+import Dispatch
 import Foundation
 import NIOCore
 import NIOPosix
 import Raft
 import RaftRuntime
+import Synchronization
 
 public struct ServerOptions: Sendable {
     public var id: ReplicaID
@@ -24,6 +26,10 @@ public struct ServerOptions: Sendable {
     public var raft = RaftConfig()
     /// Mutual TLS for peers and clients alike (nil: plain TCP).
     public var tls: TLSFiles?
+    /// Where the server reports what it survives (a bad connection): one line each, stderr by default.
+    public var log: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    /// Test hook: the WAL calls it instead of fdatasync and fails with the errno it returns (0 = ok).
+    public var walSyncOverride: (@Sendable () -> Int32)?
 
     public init(id: ReplicaID, peers: [ReplicaID: HostPort], dataDirectory: String) {
         self.id = id
@@ -51,6 +57,10 @@ public final class KuraServer: @unchecked Sendable {
     let loop: GroupLoop
     let listener: any Channel
     let thread: Thread
+    let gate: ServerGate
+    /// Left when the loop thread has returned (stopped, or stopped by a fatal error).
+    let loopFinished: DispatchGroup
+    let stopped = Atomic<Bool>(false)
     public var localAddress: HostPort { HostPort(host: listenAddress.host, port: listener.localAddress?.port ?? listenAddress.port) }
     let listenAddress: HostPort
 
@@ -61,7 +71,7 @@ public final class KuraServer: @unchecked Sendable {
         if !options.join && options.peers[options.id] == nil { throw ServerError.notFounder(options.id) }
         listenAddress = listen
         try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
-        let (wal, groups) = try WriteAheadLog.open(directory: options.dataDirectory + "/wal")
+        let (wal, groups) = try WriteAheadLog.open(directory: options.dataDirectory + "/wal", syncOverride: options.walSyncOverride)
         let founders = options.join ? nil : Configuration(voters: Array(options.peers.keys))
         let driver = try ReplicaDriver<ServerMachine>(
             id: options.id, group: options.cluster, config: options.raft, wal: wal, recovered: groups[options.cluster],
@@ -70,10 +80,18 @@ public final class KuraServer: @unchecked Sendable {
         let tls = try options.tls.map(TLSContexts.init)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         transport = PeerTransport(localID: options.id, cluster: options.cluster, peers: options.peers, loop: group.next(), tls: tls)
+        let gate = ServerGate()
+        self.gate = gate
         let loop = GroupLoop(driver: driver, transport: transport, tickMilliseconds: options.tickMilliseconds,
-                             requestTimeoutMilliseconds: options.requestTimeoutMilliseconds, onFatal: onFatal)
+                             requestTimeoutMilliseconds: options.requestTimeoutMilliseconds) { error in
+            // The loop drains nothing more: refuse what arrives from now on, and cut off the clients
+            // whose requests sit in its inbox so they learn at once (their writes' fate is unknown).
+            gate.fail("replica \(options.id) stopped: \(error)")
+            onFatal(error)
+        }
         self.loop = loop
         let cluster = options.cluster
+        let log = options.log
         do {
             listener = try ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
@@ -83,7 +101,7 @@ public final class KuraServer: @unchecked Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addTLSServer(tls)
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(loop: loop, cluster: cluster))
+                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(loop: loop, cluster: cluster, gate: gate, log: log))
                     }
                 }
                 .bind(host: listen.host, port: listen.port).wait()
@@ -91,17 +109,70 @@ public final class KuraServer: @unchecked Sendable {
             try? group.syncShutdownGracefully()
             throw error
         }
-        thread = Thread { loop.run() }
+        let finished = DispatchGroup()
+        loopFinished = finished
+        finished.enter()
+        thread = Thread {
+            loop.run()
+            finished.leave()
+        }
         thread.name = "kura-replica-\(options.id)"
         thread.start()
     }
 
-    /// Stops the loop, closes the port and peer links. What was acknowledged is on disk already.
+    /// Stops the loop and waits for its thread, then closes the port and peer links. What was
+    /// acknowledged is on disk already. Not to be called from `onFatal` (it runs on that thread).
     public func stop() {
+        // Once only: a second close of the listener would wait on an event loop already shut down.
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         loop.stop()
+        // The loop may be in an fsync or sending through the event loop: shut nothing under it.
+        loopFinished.wait()
         transport.closeAll()
         try? listener.close().wait()
         try? group.syncShutdownGracefully()
+    }
+
+    /// False once the loop thread has returned.
+    public var isLoopRunning: Bool { loopFinished.wait(timeout: .now()) == .timedOut }
+}
+
+/// What the network threads know of the loop: after a fatal error it drains nothing, so nothing
+/// may be queued for it (peer messages would pile up forever, requests would never be answered).
+final class ServerGate: Sendable {
+    private struct State {
+        var failure: String?
+        var clients: [ObjectIdentifier: any Channel] = [:]
+    }
+    private let state = Mutex(State())
+
+    /// Hands `inputs` to the loop, or answers its requests with the failure.
+    func submit(_ inputs: [Input], to loop: GroupLoop) {
+        let failure = state.withLock { s -> String? in
+            if s.failure == nil { loop.submit(inputs) }
+            return s.failure
+        }
+        guard let failure else { return }
+        for case .request(let envelope, let respond) in inputs {
+            respond(Envelope(id: envelope.id, body: .failed(failure)))
+        }
+    }
+
+    func register(_ channel: any Channel) {
+        state.withLock { $0.clients[ObjectIdentifier(channel)] = channel }
+    }
+
+    func unregister(_ channel: any Channel) {
+        _ = state.withLock { $0.clients.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    func fail(_ why: String) {
+        let clients = state.withLock { s -> [any Channel] in
+            s.failure = s.failure ?? why
+            defer { s.clients = [:] }
+            return Array(s.clients.values)
+        }
+        for channel in clients { channel.close(promise: nil) }
     }
 }
 
@@ -112,12 +183,17 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     let loop: GroupLoop
     let cluster: UInt64
+    let gate: ServerGate
+    let log: @Sendable (String) -> Void
     var mode = Mode.awaitingHello
     var batch: [Input] = []
+    var closing = false
 
-    init(loop: GroupLoop, cluster: UInt64) {
+    init(loop: GroupLoop, cluster: UInt64, gate: ServerGate, log: @escaping @Sendable (String) -> Void) {
         self.loop = loop
         self.cluster = cluster
+        self.gate = gate
+        self.log = log
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -131,6 +207,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                     mode = .peer(from)
                 case .client:
                     mode = .client
+                    gate.register(context.channel)
                 }
             case .peer(let from):
                 let (group, message) = try MessageCodec.decode(body)
@@ -144,20 +221,41 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 }))
             }
         } catch {
-            context.close(promise: nil)
+            cutOff(context, "\(error)")
         }
     }
 
     /// Everything read in one go reaches the loop in one hand-off (one lock, one wake-up).
     func channelReadComplete(context: ChannelHandlerContext) {
         if !batch.isEmpty {
-            loop.submit(batch)
+            gate.submit(batch, to: loop)
             batch.removeAll(keepingCapacity: true)
         }
         context.fireChannelReadComplete()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        gate.unregister(context.channel)
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        cutOff(context, "\(error)")
+    }
+
+    /// One line per connection closed for cause, naming who and why, so an operator can tell a
+    /// misconfigured peer (wrong cluster, old binary) from noise.
+    func cutOff(_ context: ChannelHandlerContext, _ why: String) {
+        guard !closing else { return }
+        closing = true
+        let who: String
+        switch mode {
+        case .awaitingHello: who = "connection"
+        case .peer(let id): who = "peer \(id)"
+        case .client: who = "client"
+        }
+        let address = context.channel.remoteAddress.map { "\($0)" } ?? "an unknown address"
+        log("kura serve: closing \(who) from \(address): \(why)")
         context.close(promise: nil)
     }
 }

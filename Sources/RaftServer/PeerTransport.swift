@@ -150,7 +150,11 @@ final class PeerLink: @unchecked Sendable {
                 guard !closed else { channel.close(promise: nil); return }
                 self.channel = channel
                 attempts = 0
-                channel.write(channel.allocator.frame(hello), promise: nil)
+                // A link whose Hello did not go out is useless (the peer would refuse every frame
+                // after it): close it, which schedules a reconnect, rather than leak it.
+                let helloSent = channel.eventLoop.makePromise(of: Void.self)
+                helloSent.futureResult.whenFailure { _ in channel.close(promise: nil) }
+                channel.write(channel.allocator.frame(hello), promise: helloSent)
                 while let frame = queue.popFirst() { channel.write(frame, promise: nil) }
                 queuedBytes = 0
                 channel.flush()

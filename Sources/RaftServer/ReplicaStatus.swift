@@ -33,6 +33,15 @@ public struct ReplicaStatus: Codable, Equatable, Sendable {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
+    /// The line `kura cluster status --json` prints for a replica that did not answer: the error
+    /// text is JSON-escaped (it may hold quotes, backslashes, newlines).
+    public static func unreachableJSON(id: UInt64, error: String) -> String {
+        struct Unreachable: Encodable { var id: UInt64; var error: String }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(Unreachable(id: id, error: error))) ?? Data(), as: UTF8.self)
+    }
+
     public static func decode(_ bytes: [UInt8]) throws -> ReplicaStatus {
         try JSONDecoder().decode(ReplicaStatus.self, from: Data(bytes))
     }

@@ -20,7 +20,7 @@ struct ClusterStatus: ParsableCommand {
     var json = false
 
     func run() throws {
-        let ids = try PeerList.parse(client.peers).addresses.keys.sorted()
+        let (ids, json) = (client.peers.ids, json)
         let lines = try client.withClient { client in
             var lines: [String] = []
             for id in ids {
@@ -30,7 +30,7 @@ struct ClusterStatus: ParsableCommand {
                         + "commit \(s.commit) applied \(s.applied) log \(s.firstIndex)…\(s.lastIndex) "
                         + "voters \(s.voters) learners \(s.learners)")
                 } catch {
-                    lines.append(json ? "{\"id\":\(id.rawValue),\"error\":\"\(error)\"}" : "replica \(id): unreachable (\(error))")
+                    lines.append(json ? ReplicaStatus.unreachableJSON(id: id.rawValue, error: "\(error)") : "replica \(id): unreachable (\(error))")
                 }
             }
             return lines
@@ -54,17 +54,18 @@ struct ClusterAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Add replica ID=HOST:PORT (started with `kura serve --join`): learner, catch-up, voter.")
     @OptionGroup var client: ClientOptions
-    @Argument(help: "ID=HOST:PORT of the new replica.")
-    var replica: String
+    @Argument(help: "ID=HOST:PORT of the new replica.", transform: PeerList.parse)
+    var replica: PeerList
     @Flag(help: "Leave it a learner (it never votes).")
     var learner = false
     @Option(help: "Seconds to wait for it to catch up.")
     var catchUpTimeout = 120.0
 
     func run() throws {
-        let new = try PeerList.parse(replica).addresses
-        guard new.count == 1, let (id, address) = new.first else { throw ValidationError("give one ID=HOST:PORT") }
-        let ids = try PeerList.parse(client.peers).addresses.keys.sorted()
+        guard replica.addresses.count == 1, let (id, address) = replica.addresses.first else {
+            throw ValidationError("give one ID=HOST:PORT")
+        }
+        let ids = client.peers.ids
         let (learner, wait) = (learner, catchUpTimeout)
         try client.withClient { client in
             try expectOK(await client.call(.setAddress(id, address.description)), "record the address of \(id)")
@@ -91,7 +92,7 @@ struct ClusterRemove: ParsableCommand {
 
     func run() throws {
         let target = ReplicaID(id)
-        let ids = try PeerList.parse(client.peers).addresses.keys.sorted()
+        let ids = client.peers.ids
         try client.withClient { client in
             let deadline = ContinuousClock.now + .seconds(30)
             let leader = try await leaderStatus(client, ids, deadline: deadline)
@@ -110,7 +111,7 @@ struct ClusterTransfer: ParsableCommand {
     @Argument var id: UInt64
 
     func run() throws {
-        let ids = try PeerList.parse(client.peers).addresses.keys.sorted()
+        let ids = client.peers.ids
         let target = ReplicaID(id)
         try client.withClient { client in
             try await transfer(client, to: target, ids: ids, deadline: ContinuousClock.now + .seconds(30))

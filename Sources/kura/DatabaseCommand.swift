@@ -64,12 +64,13 @@ func wallMicroseconds() -> Int64 {
     return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
 }
 
-/// Runs async work from a synchronous command (the root command is synchronous).
-func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws(GlobalDatabaseError) -> T) throws(GlobalDatabaseError) -> T {
-    nonisolated(unsafe) var result: Result<T, GlobalDatabaseError>?
+/// Runs async work from a synchronous command (the root command is synchronous), rethrowing its
+/// error with its type: `GlobalDatabaseError` for `db`, `any Error` for the replica clients.
+func blocking<T: Sendable, E: Error>(_ work: @escaping @Sendable () async throws(E) -> T) throws(E) -> T {
+    nonisolated(unsafe) var result: Result<T, E>?
     let done = DispatchSemaphore(value: 0)
     Task {
-        do throws(GlobalDatabaseError) { result = .success(try await work()) } catch { result = .failure(error) }
+        do throws(E) { result = .success(try await work()) } catch { result = .failure(error) }
         done.signal()
     }
     done.wait()

@@ -9,26 +9,31 @@ import Raft
 import RaftServer
 
 /// `1=127.0.0.1:7001,2=127.0.0.1:7002` → ids and addresses, with a message naming a bad entry.
-struct PeerList: ExpressibleByArgument {
+/// Parsed once, by ArgumentParser (`@Option(transform: PeerList.parse)`), so its errors name the flag.
+struct PeerList {
     var addresses: [ReplicaID: HostPort] = [:]
-
-    init?(argument: String) {
-        guard let parsed = try? Self.parse(argument) else { return nil }
-        self = parsed
-    }
-
-    init() {}
+    var ids: [ReplicaID] { addresses.keys.sorted() }
 
     static func parse(_ text: String) throws -> PeerList {
         var list = PeerList()
-        for item in text.split(separator: ",") {
+        guard !text.isEmpty else { throw ValidationError("no replica listed (give ID=HOST:PORT,…)") }
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let id = UInt64(parts[0]), id > 0 else {
                 throw ValidationError("peer '\(item)' is not ID=HOST:PORT (ID a positive integer)")
             }
-            list.addresses[ReplicaID(id)] = try HostPort(parsing: String(parts[1]))
+            guard list.addresses[ReplicaID(id)] == nil else { throw ValidationError("replica \(id) is listed twice") }
+            do {
+                list.addresses[ReplicaID(id)] = try HostPort(parsing: String(parts[1]))
+            } catch {
+                throw ValidationError("peer '\(item)': \(error)")
+            }
         }
         return list
+    }
+
+    static func parseHostPort(_ text: String) throws -> HostPort {
+        do { return try HostPort(parsing: text) } catch { throw ValidationError("'\(text)': \(error)") }
     }
 }
 
@@ -44,10 +49,11 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "This replica's id (a positive integer).")
     var id: UInt64
-    @Option(help: "ID=HOST:PORT,… : how this replica reaches each peer (founders: all founding members).")
-    var peers: String
-    @Option(help: "HOST:PORT to listen on (default: this replica's entry in --peers).")
-    var listen: String?
+    @Option(help: "ID=HOST:PORT,… : how this replica reaches each peer (founders: all founding members).",
+            transform: PeerList.parse)
+    var peers: PeerList
+    @Option(help: "HOST:PORT to listen on (default: this replica's entry in --peers).", transform: PeerList.parseHostPort)
+    var listen: HostPort?
     @Option(help: "Directory for the write-ahead log and snapshots.")
     var data: String
     @Flag(help: "Start with no configuration and wait to be added to an existing group.")
@@ -57,14 +63,32 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Take a snapshot and compact the log every this many applied entries.")
     var snapshotEvery = 10_000
     @OptionGroup var tls: TLSOptions
+    @Option(help: "Milliseconds a write may wait for its commit before it is answered `unknown`.")
+    var requestTimeoutMs = 5_000
+
+    func validate() throws {
+        guard id > 0 else { throw ValidationError("--id must be a positive integer, not 0") }
+        guard tickMs > 0 else { throw ValidationError("--tick-ms must be positive, not \(tickMs)") }
+        guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be positive, not \(snapshotEvery)") }
+        guard requestTimeoutMs > 0 else { throw ValidationError("--request-timeout-ms must be positive, not \(requestTimeoutMs)") }
+        if peers.addresses.isEmpty { throw ValidationError("--peers lists no replica") }
+        let listed = peers.addresses[ReplicaID(id)] != nil
+        if !join && !listed {
+            throw ValidationError("--id \(id) is not among --peers \(peers.ids); a founding replica must be (or use --join)")
+        }
+        if join && !listed && listen == nil {
+            throw ValidationError("--id \(id) is not among --peers: give --listen HOST:PORT")
+        }
+    }
 
     func run() throws {
-        var options = ServerOptions(id: ReplicaID(id), peers: try PeerList.parse(peers).addresses, dataDirectory: data)
-        options.listen = try listen.map { try HostPort(parsing: $0) }
+        var options = ServerOptions(id: ReplicaID(id), peers: peers.addresses, dataDirectory: data)
+        options.listen = listen
         options.join = join
         options.tickMilliseconds = tickMs
         options.snapshotEvery = snapshotEvery
         options.tls = tls.files
+        options.requestTimeoutMilliseconds = requestTimeoutMs
         let replica = id
         let server = try KuraServer(options: options) { error in
             // Nothing more may be acknowledged: leave at once, the disk holds what was.
@@ -92,18 +116,6 @@ func writeError(_ text: String) {
     _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
 }
 
-/// Runs async client work from a synchronous command.
-func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-    nonisolated(unsafe) var result: Result<T, any Error>?
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { result = .success(try await work()) } catch { result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try result!.get()
-}
-
 struct KVCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kv", abstract: "Write and read keys of a `kura serve` group.",
@@ -111,17 +123,22 @@ struct KVCommand: ParsableCommand {
 }
 
 struct ClientOptions: ParsableArguments {
-    @Option(help: "ID=HOST:PORT,… : replicas of the group (any reachable one will do).")
-    var peers: String
-    @Option(help: "Seconds to wait for an answer.")
-    var timeout = 10.0
+    @Option(help: "ID=HOST:PORT,… : replicas of the group (any reachable one will do).", transform: PeerList.parse)
+    var peers: PeerList
+    @Option(help: "Milliseconds to wait for each answer.")
+    var requestTimeoutMs = 10_000
     @OptionGroup var tls: TLSOptions
 
+    func validate() throws {
+        if peers.addresses.isEmpty { throw ValidationError("--peers lists no replica") }
+        guard requestTimeoutMs > 0 else { throw ValidationError("--request-timeout-ms must be positive, not \(requestTimeoutMs)") }
+    }
+
     func withClient<T: Sendable>(_ work: @escaping @Sendable (KuraClient) async throws -> T) throws -> T {
-        let servers = try PeerList.parse(peers).addresses
-        let timeout = Duration.milliseconds(Int(self.timeout * 1000))
+        let servers = peers.addresses
+        let timeout = Duration.milliseconds(requestTimeoutMs)
         let tls = try tls.contexts()
-        return try runBlocking {
+        return try blocking {
             let client = KuraClient(servers: servers, timeout: timeout, tls: tls)
             do {
                 let result = try await work(client)

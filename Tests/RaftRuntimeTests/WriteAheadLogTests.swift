@@ -161,6 +161,33 @@ import Testing
         #expect(throws: WALError.self) { try wal.appendAndSync(entries(4...4, term: 1)) }
     }
 
+    /// A segment roll that cannot create the next segment (here its name is taken by a
+    /// directory) stops the log: no append may reach the closed descriptor of the old one.
+    @Test func aFailedSegmentRollStopsTheLog() throws {
+        let dir = Directory()
+        let (wal, _) = try WriteAheadLog.open(directory: dir.path, options: .init(segmentSizeMax: 400))
+        try FileManager.default.createDirectory(atPath: dir.path + "/" + WriteAheadLog.segmentName(1), withIntermediateDirectories: false)
+        var rolled = false
+        for i in 1...40 as ClosedRange<UInt64> {
+            do {
+                try wal.appendAndSync(entries(i...i, term: 1))
+            } catch {
+                rolled = true
+                guard case .stopped(let why) = error else { Issue.record("unexpected \(error)"); break }
+                #expect(why.contains("create") && why.contains(WriteAheadLog.segmentName(1)), "\(why)")
+                break
+            }
+        }
+        #expect(rolled, "the log never tried to roll")
+        #expect(wal.state.withLock { $0.fd } == -1)
+        #expect {
+            try wal.appendAndSync(entries(41...41, term: 1))
+        } throws: { error in
+            guard case .stopped(let why) = error as? WALError else { return false }
+            return why.contains("create")  // the first cause, not a write to a dead descriptor
+        }
+    }
+
     @Test func compactionDeletesOnlyCoveredSegments() throws {
         let dir = Directory()
         do {
@@ -188,6 +215,36 @@ import Testing
         #expect(indexes(groups[2]) == Array(51...60))
         #expect(groups[1]?.snapshotIndex == 40)
         #expect(groups[1]?.hardState == HardState(term: 3, vote: 1, commit: 30))
+    }
+
+    /// A covered segment that cannot be renamed (here a non-empty directory holds its `.free`
+    /// name) is kept, and so is every later one: the live segments on disk stay a consecutive run.
+    @Test func aSegmentThatCannotBeRenamedIsKept() throws {
+        let dir = Directory()
+        let logged = Mutex<[String]>([])
+        var options = WriteAheadLog.Options(segmentSizeMax: 400)
+        options.log = { line in logged.withLock { $0.append(line) } }
+        let blocker = dir.path + "/" + WriteAheadLog.segmentName(0) + ".free"
+        do {
+            let (wal, _) = try WriteAheadLog.open(directory: dir.path, options: options)
+            for i in 1...40 as ClosedRange<UInt64> { try wal.appendAndSync(entries(i...i, term: 1)) }
+            let before = dir.segments
+            #expect(before.count > 4)
+            try FileManager.default.createDirectory(atPath: blocker + "/x", withIntermediateDirectories: true)
+            try wal.compact(group: 1, through: 30, term: 1)
+            wal.waitForReleases()
+            #expect(dir.segments == before, "nothing freed while the oldest segment stays")
+            #expect(logged.withLock { $0 }.contains { $0.contains(WriteAheadLog.segmentName(0)) && $0.contains("rename") })
+            #expect(wal.statistics.segments == before.count)
+
+            try FileManager.default.removeItem(atPath: blocker)
+            try wal.compact(group: 1, through: 30, term: 1)
+            wal.waitForReleases()
+            #expect(dir.segments.count < before.count)
+            #expect(dir.segments.first != WriteAheadLog.segmentName(0))
+        }
+        let (_, groups) = try WriteAheadLog.open(directory: dir.path)
+        #expect(indexes(groups[1]) == Array(31...40))
     }
 
     @Test func crc32cKnownAnswer() {
