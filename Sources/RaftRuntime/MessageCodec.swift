@@ -138,15 +138,40 @@ public enum MessageCodec {
     static func putMetadata(_ m: SnapshotMetadata, _ out: inout [UInt8]) {
         out.putU64(m.index.rawValue)
         out.putU64(m.term.rawValue)
-        out.putU32(UInt32(m.configuration.voters.count))
-        for v in m.configuration.voters { out.putU64(v.rawValue) }
-        out.putU32(UInt32(m.configuration.learners.count))
-        for l in m.configuration.learners { out.putU64(l.rawValue) }
+        putConfiguration(m.configuration, &out)
+    }
+
+    /// A configuration's binary form (voters, then learners), as snapshots and `kura serve`'s
+    /// membership answers carry it.
+    public static func putConfiguration(_ c: Configuration, _ out: inout [UInt8]) {
+        out.putU32(UInt32(c.voters.count))
+        for v in c.voters { out.putU64(v.rawValue) }
+        out.putU32(UInt32(c.learners.count))
+        for l in c.learners { out.putU64(l.rawValue) }
+    }
+
+    /// Decodes exactly one configuration from `bytes` (nothing may follow it).
+    public static func decodeConfiguration(_ bytes: ArraySlice<UInt8>) throws(MessageCodecError) -> Configuration {
+        let result: Result<Configuration, MessageCodecError> = bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            do throws(MessageCodecError) {
+                let c = try decodeConfiguration(&r)
+                guard r.isAtEnd else { throw .malformed("\(raw.count - r.position) trailing bytes after a configuration") }
+                return .success(c)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     static func decodeMetadata(_ r: inout ByteReader) throws(MessageCodecError) -> SnapshotMetadata {
         let index = LogIndex(try need(r.u64(), "snapshot index"))
         let term = Term(try need(r.u64(), "snapshot term"))
+        return SnapshotMetadata(index: index, term: term, configuration: try decodeConfiguration(&r))
+    }
+
+    static func decodeConfiguration(_ r: inout ByteReader) throws(MessageCodecError) -> Configuration {
         func ids(_ what: String) throws(MessageCodecError) -> [ReplicaID] {
             let n = Int(try need(r.u32(), what))
             guard n <= 4096 else { throw .malformed("\(n) \(what)") }
@@ -156,8 +181,8 @@ public enum MessageCodec {
         }
         let voters = try ids("voters"), learners = try ids("learners")
         guard Set(voters).count == voters.count, Set(learners).count == learners.count, Set(voters).isDisjoint(with: learners) else {
-            throw .malformed("snapshot configuration repeats a replica")
+            throw .malformed("configuration repeats a replica")
         }
-        return SnapshotMetadata(index: index, term: term, configuration: Configuration(voters: voters, learners: learners))
+        return Configuration(voters: voters, learners: learners)
     }
 }

@@ -9,6 +9,7 @@
 // settles it.
 import NIOCore
 import Raft
+import RaftRuntime
 
 /// The configuration a replica has applied, and the index it has applied through.
 public struct Membership: Equatable, Sendable {
@@ -18,34 +19,18 @@ public struct Membership: Equatable, Sendable {
     public func encode() -> [UInt8] {
         var w = WireWriter()
         w.u64(applied.rawValue)
-        w.u32(UInt32(configuration.voters.count))
-        for v in configuration.voters { w.u64(v.rawValue) }
-        w.u32(UInt32(configuration.learners.count))
-        for l in configuration.learners { w.u64(l.rawValue) }
+        MessageCodec.putConfiguration(configuration, &w.bytes)
         return w.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> Membership {
         var r = WireReader(bytes)
         let applied = LogIndex(try r.u64())
-        func ids() throws(WireError) -> [ReplicaID] {
-            let n = Int(try r.u32())
-            guard n <= 4096 else { throw .malformed("membership of \(n) replicas") }
-            var out: [ReplicaID] = []
-            for _ in 0..<n {
-                let raw = try r.u64()
-                guard raw != 0 else { throw .malformed("replica id 0 in a membership") }
-                out.append(ReplicaID(raw))
-            }
-            return out
+        do {
+            return Membership(applied: applied, configuration: try MessageCodec.decodeConfiguration(bytes[r.position...]))
+        } catch {
+            throw .malformed("membership: \(error)")
         }
-        let voters = try ids()
-        let learners = try ids()
-        try r.end()
-        guard Set(voters).count == voters.count, Set(learners).count == learners.count, Set(voters).isDisjoint(with: learners) else {
-            throw .malformed("membership lists a replica twice")
-        }
-        return Membership(applied: applied, configuration: Configuration(voters: voters, learners: learners))
     }
 }
 

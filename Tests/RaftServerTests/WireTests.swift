@@ -60,7 +60,7 @@ struct WireTests {
         #expect(try Membership.decode(membership.encode()) == membership)
         var twice = WireWriter()
         twice.u64(1); twice.u32(2); twice.u64(3); twice.u64(3); twice.u32(0)
-        #expect(throws: WireError.malformed("membership lists a replica twice")) { try Membership.decode(twice.bytes) }
+        #expect(throws: WireError.malformed("membership: malformed Raft message: configuration repeats a replica")) { try Membership.decode(twice.bytes) }
         #expect(throws: WireError.self) { try Membership.decode(Array(membership.encode().dropLast())) }
         #expect(throws: WireError.self) { try HostPort(parsing: "no-port") }
         #expect(throws: WireError.self) { try HostPort(parsing: "h:70000") }
