@@ -175,7 +175,7 @@ extension TableState {
     ) -> Bool {
         if descending {
             var going = true
-            let end = upper.map { u in index.partitionPoint(prefix: u.value.orderPrefix) { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
+            let end = upper.map { u in index.partitionPoint(hint: index.hint(u.value)) { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
             index.forEachReversed(before: end ?? index.endPosition) { e in
                 if let l = lower, l.inclusive ? e.value < l.value : e.value <= l.value { return false }
                 if now == .min || slab.expiry(e.slot) > now { going = visit(e.slot, slab.row(e.slot)!) }
@@ -183,49 +183,56 @@ extension TableState {
             }
             return going
         }
-        let start = lower.map { l in index.partitionPoint(prefix: l.value.orderPrefix) { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
+        let start = lower.map { l in index.partitionPoint(hint: index.hint(l.value)) { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
         return walkForward(index, from: start ?? OrderedPosition(leaf: 0, offset: 0), upper, now, visit)
     }
 
     /// Visits entries from `start` up to `upper` in index order. Each entry's record is at a
-    /// random slot: the records of the next leaf are prefetched before this leaf is visited, so
-    /// the walk always has up to a leaf of misses in flight and never waits on one at a time.
+    /// random slot: the records of the next leaf are prefetched before this leaf is visited, and
+    /// the leaf after that is loaded meanwhile, so the walk always has up to a leaf of misses in
+    /// flight and never waits on one at a time.
     func walkForward(
         _ index: OrderedIndex<Row.Key>, from start: OrderedPosition, _ upper: Bound?, _ now: Int64,
         _ visit: (Int32, Row) -> Bool
     ) -> Bool {
-        let leaves = index.leaves
-        // Entries whose prefix is above this one lie past `upper`: they are not prefetched.
-        let last = upper?.value.orderPrefix ?? .max
-        var leaf = start.leaf
+        // Entries whose word is above this one lie past `upper`: they are not prefetched.
+        let last = upper.map { index.hint($0.value) } ?? .max
+        let leaves = index.leafCount
+        var rank = start.leaf
         var offset = start.offset
-        if leaf < leaves.count { prefetchRecords(leaves[leaf], from: offset, through: last, now: now) }
-        while leaf < leaves.count {
-            if leaf + 1 < leaves.count { prefetchRecords(leaves[leaf + 1], from: 0, through: last, now: now) }
-            let complete = leaves[leaf].entries.withUnsafeBufferPointer { entries -> Bool? in
-                let end = leaves[leaf].end(from: offset, before: upper)
-                for j in offset..<end {
-                    let s = entries[j].slot
+        if rank < leaves { prefetchRecords(index, index.leafRange(rank), from: offset, through: last, now: now) }
+        if rank + 1 < leaves { index.prefetchLeaf(rank: rank + 1) }
+        while rank < leaves {
+            if rank + 1 < leaves { prefetchRecords(index, index.leafRange(rank + 1), from: 0, through: last, now: now) }
+            if rank + 2 < leaves { index.prefetchLeaf(rank: rank + 2) }
+            let range = index.leafRange(rank)
+            let end = index.end(range, from: range.lowerBound + offset, before: upper)
+            let complete = index.slots.withUnsafeBufferPointer { slots -> Bool? in
+                var j = range.lowerBound + offset
+                while j < end {
+                    let s = slots[j]
+                    j += 1
                     if now != .min && slab.expiry(s) <= now { continue }
                     if !visit(s, slab.row(s)!) { return nil }
                 }
-                return end == entries.count
+                return end == range.upperBound
             }
             guard complete == true else { return complete != nil }
-            leaf += 1
+            rank += 1
             offset = 0
         }
         return true
     }
 
-    /// Prefetches the records of `leaf`'s entries from `offset` on whose prefix is at most `last`.
+    /// Prefetches the records of the entries at pool positions `range` from `offset` on whose
+    /// word is at most `last`.
     @inline(__always)
-    func prefetchRecords(_ leaf: OrderedLeaf<Row.Key>, from offset: Int, through last: UInt64, now: Int64) {
-        leaf.prefixes.withUnsafeBufferPointer { prefixes in
-            leaf.entries.withUnsafeBufferPointer { entries in
-                var j = offset
-                while j < entries.count && prefixes[j] <= last {
-                    prefetchRecord(entries[j].slot, now: now)
+    func prefetchRecords(_ index: OrderedIndex<Row.Key>, _ range: Range<Int>, from offset: Int, through last: UInt64, now: Int64) {
+        index.words.withUnsafeBufferPointer { words in
+            index.slots.withUnsafeBufferPointer { slots in
+                var j = range.lowerBound + offset
+                while j < range.upperBound && words[j] <= last {
+                    prefetchRecord(slots[j], now: now)
                     j += 1
                 }
             }

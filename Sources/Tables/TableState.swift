@@ -50,7 +50,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
             }
             return found
         case .ordered:
-            let found = ordered.entry(at: ordered.partitionPoint(prefix: value.orderPrefix) { !($0.value < value) })
+            let found = ordered.entry(at: ordered.partitionPoint(hint: ordered.hint(value)) { !($0.value < value) })
             return found?.value == value ? found?.slot : nil
         }
     }
