@@ -1,5 +1,6 @@
-// Searching an ordered index: samples → a block of first words → a leaf, each step a binary
-// search on dense words, and whole entries compared only among equal words.
+// Searching an ordered index: samples → a block of `top` → a leaf, each step a binary search on
+// dense words (a block's four lines and a leaf's lines requested together, before the search
+// reads them), and whole entries compared only among equal words.
 
 extension OrderedIndex {
     /// The first position whose entry satisfies `isAtOrAfter`, a predicate that is false, then
@@ -7,12 +8,12 @@ extension OrderedIndex {
     /// every entry whose word is above it (`hint(value)` gives such a word for a value).
     @inline(__always)
     func partitionPoint(hint: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> OrderedPosition {
-        let n = order.count
+        let n = top.count
         guard n > 0 else { return OrderedPosition(leaf: 0, offset: 0) }
         // The first leaf whose first entry is at or after the target; the target may begin in the
         // leaf before it. Leaves whose first word equals the hint are told apart on whole entries.
         var low = firstLeaf(atOrAbove: hint)
-        if low < n && firstWords[low] == hint {
+        if low < n && top[low].firstWord == hint {
             var high = firstLeaf(above: hint, from: low)
             while low < high {
                 let mid = (low + high) >> 1
@@ -44,13 +45,15 @@ extension OrderedIndex {
             return low
         }
         if k == 0 { return 0 }
-        // firstWords[(k - 1) · block] < hint <= firstWords[k · block], where those exist.
+        // top[(k - 1) · block].firstWord < hint <= top[k · block].firstWord, where those exist.
         var low = (k - 1) * Self.blockSize + 1
-        var high = min(k * Self.blockSize, order.count)
-        return firstWords.withUnsafeBufferPointer { firsts in
+        var high = min(k * Self.blockSize, top.count)
+        return top.withUnsafeBufferPointer { top in
+            let block = UnsafeRawPointer(top.baseAddress! + low)
+            for line in 0..<(Self.blockSize * MemoryLayout<OrderedTop>.stride / 64) { prefetch(block + line * 64) }
             while low < high {
                 let mid = (low + high) >> 1
-                if firsts[mid] < hint { low = mid + 1 } else { high = mid }
+                if top[mid].firstWord < hint { low = mid + 1 } else { high = mid }
             }
             return low
         }
@@ -58,12 +61,12 @@ extension OrderedIndex {
 
     /// The rank of the first leaf at or after `start` whose first word is above `hint`.
     func firstLeaf(above hint: UInt64, from start: Int) -> Int {
-        firstWords.withUnsafeBufferPointer { firsts in
+        top.withUnsafeBufferPointer { top in
             var low = start
-            var high = firsts.count
+            var high = top.count
             while low < high {
                 let mid = (low + high) >> 1
-                if firsts[mid] <= hint { low = mid + 1 } else { high = mid }
+                if top[mid].firstWord <= hint { low = mid + 1 } else { high = mid }
             }
             return low
         }
@@ -121,13 +124,13 @@ extension OrderedIndex {
     /// equal words it may not be the leaf the search picks: only a hint.
     @inline(__always)
     func prefetchLeaf(of value: IndexValue) {
-        guard !order.isEmpty else { return }
+        guard !top.isEmpty else { return }
         prefetchLeaf(rank: max(firstLeaf(atOrAbove: hint(value)) - 1, 0))
     }
 
     @inline(__always)
     func prefetchLeaf(rank: Int) {
-        let base = Int(order[rank]) * Self.leafCapacity
+        let base = Int(top[rank].id) * Self.leafCapacity
         prefetchLines(words, base)
         prefetchLines(slots, base)
         prefetchLines(keys, base)
@@ -148,8 +151,8 @@ extension OrderedIndex {
 
     /// Visits entries strictly before `end`, backward; stops when `body` returns false.
     func forEachReversed(before end: OrderedPosition, _ body: (OrderedEntry<Key>) -> Bool) {
-        var rank = min(end.leaf, order.count)
-        var offset = rank < order.count ? end.offset : 0
+        var rank = min(end.leaf, top.count)
+        var offset = rank < top.count ? end.offset : 0
         while true {
             if offset == 0 {
                 if rank == 0 { return }
@@ -170,18 +173,17 @@ extension OrderedIndex {
     /// sizes, free ids and exact mode in step; count right.
     func checkInvariants() -> Bool {
         let capacity = Self.leafCapacity
-        guard firstWords.count == order.count, samples.count == (order.count + Self.blockSize - 1) / Self.blockSize,
-            words.count == sizes.count * capacity, slots.count == words.count, keys.count == words.count,
-            values.count == (exact ? 0 : words.count)
+        guard samples.count == (top.count + Self.blockSize - 1) / Self.blockSize, words.count % capacity == 0,
+            slots.count == words.count, keys.count == words.count, values.count == (exact ? 0 : words.count)
         else { return false }
         var ids = Set<Int32>()
-        for id in freeIDs where !ids.insert(id).inserted || sizes[Int(id)] != 0 { return false }
+        for id in freeIDs where !ids.insert(id).inserted { return false }
         var total = 0
         var previous: OrderedEntry<Key>?
-        for rank in order.indices {
+        for rank in top.indices {
             let range = leafRange(rank)
-            guard ids.insert(order[rank]).inserted, !range.isEmpty, range.count <= capacity,
-                firstWords[rank] == words[range.lowerBound]
+            guard ids.insert(top[rank].id).inserted, !range.isEmpty, range.count <= capacity,
+                top[rank].firstWord == words[range.lowerBound]
             else { return false }
             for i in range {
                 let entry = entry(atPool: i)
@@ -191,7 +193,7 @@ extension OrderedIndex {
             }
             total += range.count
         }
-        for k in samples.indices where samples[k] != firstWords[k * Self.blockSize] { return false }
-        return ids.count == sizes.count && total == count
+        for k in samples.indices where samples[k] != top[k * Self.blockSize].firstWord { return false }
+        return ids.count == words.count / capacity && total == count
     }
 }

@@ -4,9 +4,9 @@
 // Leaves live in pools (one array per field; leaf `id` owns positions id·64 ..< id·64 + 64), so a
 // leaf's address is arithmetic on its id: it can be prefetched before it is read, where a leaf
 // that is its own heap object costs a dependent miss on the object before its first entry. Above
-// the leaves, `order` lists leaf ids in key order beside each leaf's first word, and `samples`
-// keeps every 64th of those words: a few KiB that stay in cache, so a search is samples →
-// one 512-byte block of first words → one leaf.
+// the leaves, `top` lists every leaf in key order as its first word, id and size (16 bytes), and
+// `samples` keeps every 16th first word: a few KiB that stay in cache, so a search is samples →
+// one 256-byte block of `top`, loaded at once → one leaf.
 //
 // Entries are compared on a 64-bit order-preserving word first. While every value is an integer
 // (the common case) the word *is* the value, and the `values` pool is not kept at all: an entry is
@@ -44,6 +44,13 @@ extension IndexValue {
     var isInt: Bool { if case .int = self { true } else { false } }
 }
 
+/// A leaf as the top level sees it.
+struct OrderedTop: Sendable {
+    var firstWord: UInt64
+    var id: Int32
+    var size: Int32
+}
+
 /// A position in an ordered index: a leaf's rank in key order and an offset inside it.
 struct OrderedPosition: Equatable, Sendable {
     var leaf: Int
@@ -52,8 +59,8 @@ struct OrderedPosition: Equatable, Sendable {
 
 struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     static var leafCapacity: Int { 64 }
-    /// First words per sample.
-    static var blockSize: Int { 64 }
+    /// Leaves per sample.
+    static var blockSize: Int { 16 }
 
     /// Leaf pools by position (leaf id · capacity + offset); positions past a leaf's size hold fillers.
     private(set) var words: ContiguousArray<UInt64> = []
@@ -61,13 +68,10 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     private(set) var keys: ContiguousArray<Key> = []
     /// Full values by position, kept only once the index has left exact mode.
     private(set) var values: ContiguousArray<IndexValue> = []
-    /// Entries per leaf id.
-    private(set) var sizes: ContiguousArray<Int32> = []
     private(set) var freeIDs: [Int32] = []
-    /// Leaf ids in key order, with each leaf's first word.
-    private(set) var order: ContiguousArray<Int32> = []
-    private(set) var firstWords: ContiguousArray<UInt64> = []
-    /// `firstWords[k * blockSize]` for every k.
+    /// Every leaf, in key order.
+    private(set) var top: ContiguousArray<OrderedTop> = []
+    /// `top[k * blockSize].firstWord` for every k.
     private(set) var samples: ContiguousArray<UInt64> = []
     private(set) var count = 0
     /// Every value held is `.int` and `words` hold them exactly.
@@ -95,19 +99,19 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         OrderedEntry(value: value(at: position), key: keys[position], slot: slots[position])
     }
 
-    var leafCount: Int { order.count }
-    var endPosition: OrderedPosition { OrderedPosition(leaf: order.count, offset: 0) }
+    var leafCount: Int { top.count }
+    var endPosition: OrderedPosition { OrderedPosition(leaf: top.count, offset: 0) }
 
     /// The pool positions of the leaf of rank `rank`.
     @inline(__always)
     func leafRange(_ rank: Int) -> Range<Int> {
-        let id = Int(order[rank])
-        let base = id &* Self.leafCapacity
-        return base..<(base &+ Int(sizes[id]))
+        let leaf = top[rank]
+        let base = Int(leaf.id) &* Self.leafCapacity
+        return base..<(base &+ Int(leaf.size))
     }
 
     func entry(at position: OrderedPosition) -> OrderedEntry<Key>? {
-        guard position.leaf < order.count else { return nil }
+        guard position.leaf < top.count else { return nil }
         let range = leafRange(position.leaf)
         guard position.offset < range.count else { return nil }
         return entry(atPool: range.lowerBound + position.offset)
@@ -119,11 +123,9 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         if exact, !entry.value.isInt { leaveExactMode() }
         count += 1
         let word = exact ? hint(entry.value) : entry.value.orderPrefix
-        if order.isEmpty {
-            let id = newLeaf(filler: entry.key)
-            order.append(id)
-            firstWords.append(word)
-            put(entry, word, leaf: id, offset: 0)
+        if top.isEmpty {
+            top.append(OrderedTop(firstWord: word, id: newLeaf(filler: entry.key), size: 0))
+            put(entry, word, rank: 0, offset: 0)
             rebuildSamples(from: 0)
             return
         }
@@ -143,7 +145,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
                 offset -= half
             }
         }
-        put(entry, word, leaf: order[rank], offset: offset)
+        put(entry, word, rank: rank, offset: offset)
         if offset == 0 { setFirstWord(rank, word) }
     }
 
@@ -154,18 +156,16 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         guard let found = entry(at: position), found.value == value, found.key == key else { return false }
         count -= 1
         let rank = position.leaf
-        let id = Int(order[rank])
-        let base = id * Self.leafCapacity
-        let size = Int(sizes[id])
+        let base = Int(top[rank].id) * Self.leafCapacity
+        let size = Int(top[rank].size)
         words.closeGap(base: base, offset: position.offset, size: size)
         slots.closeGap(base: base, offset: position.offset, size: size)
         keys.closeGap(base: base, offset: position.offset, size: size)
         if !exact { values.closeGap(base: base, offset: position.offset, size: size) }
-        sizes[id] -= 1
+        top[rank].size -= 1
         if size == 1 {
-            order.remove(at: rank)
-            firstWords.remove(at: rank)
-            freeIDs.append(Int32(id))
+            freeIDs.append(top[rank].id)
+            top.remove(at: rank)
             rebuildSamples(from: rank)
         } else {
             if position.offset == 0 { setFirstWord(rank, words[base]) }
@@ -174,30 +174,30 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         return true
     }
 
-    /// Writes `entry` at `offset` of leaf `id`, moving the entries from there up by one.
-    private mutating func put(_ entry: OrderedEntry<Key>, _ word: UInt64, leaf id: Int32, offset: Int) {
-        let base = Int(id) * Self.leafCapacity
-        let size = Int(sizes[Int(id)])
+    /// Writes `entry` at `offset` of the leaf of rank `rank`, moving the entries from there up by one.
+    private mutating func put(_ entry: OrderedEntry<Key>, _ word: UInt64, rank: Int, offset: Int) {
+        let base = Int(top[rank].id) * Self.leafCapacity
+        let size = Int(top[rank].size)
         precondition(size < Self.leafCapacity && offset <= size, "ordered index: put at \(offset) of a leaf of \(size)")
         words.openGap(base: base, offset: offset, size: size, word)
         slots.openGap(base: base, offset: offset, size: size, entry.slot)
         keys.openGap(base: base, offset: offset, size: size, entry.key)
         if !exact { values.openGap(base: base, offset: offset, size: size, entry.value) }
-        sizes[Int(id)] += 1
+        top[rank].size += 1
     }
 
     private mutating func setFirstWord(_ rank: Int, _ word: UInt64) {
-        firstWords[rank] = word
+        top[rank].firstWord = word
         if rank % Self.blockSize == 0 { samples[rank / Self.blockSize] = word }
     }
 
     private mutating func rebuildSamples(from rank: Int) {
-        let wanted = (order.count + Self.blockSize - 1) / Self.blockSize
+        let wanted = (top.count + Self.blockSize - 1) / Self.blockSize
         if samples.count > wanted { samples.removeLast(samples.count - wanted) }
         while samples.count < wanted { samples.append(0) }
         var k = rank / Self.blockSize
         while k < wanted {
-            samples[k] = firstWords[k * Self.blockSize]
+            samples[k] = top[k * Self.blockSize].firstWord
             k += 1
         }
     }
@@ -205,44 +205,39 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     /// A leaf id with no entries: a freed one, or new pool positions filled with `filler`.
     private mutating func newLeaf(filler: Key) -> Int32 {
         if let id = freeIDs.popLast() { return id }
-        let id = Int32(sizes.count)
         let capacity = Self.leafCapacity
+        let id = Int32(words.count / capacity)
         words.append(contentsOf: repeatElement(0, count: capacity))
         slots.append(contentsOf: repeatElement(0, count: capacity))
         keys.append(contentsOf: repeatElement(filler, count: capacity))
         if !exact { values.append(contentsOf: repeatElement(.null, count: capacity)) }
-        sizes.append(0)
         return id
     }
 
     /// Moves the upper half of the full leaf of rank `rank` into a new leaf after it.
     private mutating func split(_ rank: Int) {
-        let id = Int(order[rank])
+        let id = Int(top[rank].id)
         let half = Self.leafCapacity / 2
-        let moving = Int(sizes[id]) - half
+        let moving = Int(top[rank].size) - half
         let newID = newLeaf(filler: keys[id * Self.leafCapacity])
         moveEntries(from: id * Self.leafCapacity + half, to: Int(newID) * Self.leafCapacity, count: moving)
-        sizes[id] = Int32(half)
-        sizes[Int(newID)] = Int32(moving)
-        order.insert(newID, at: rank + 1)
-        firstWords.insert(words[Int(newID) * Self.leafCapacity], at: rank + 1)
+        top[rank].size = Int32(half)
+        top.insert(OrderedTop(firstWord: words[Int(newID) * Self.leafCapacity], id: newID, size: Int32(moving)), at: rank + 1)
         rebuildSamples(from: rank + 1)
     }
 
     /// Keeps leaves from thinning out after many removals: joins a small leaf with its successor.
     private mutating func mergeIfSmall(_ rank: Int) {
         let next = rank + 1
-        guard next < order.count else { return }
-        let id = Int(order[rank])
-        let nextID = Int(order[next])
-        let size = Int(sizes[id])
-        let nextSize = Int(sizes[nextID])
+        guard next < top.count else { return }
+        let id = Int(top[rank].id)
+        let nextID = Int(top[next].id)
+        let size = Int(top[rank].size)
+        let nextSize = Int(top[next].size)
         guard size + nextSize <= Self.leafCapacity / 2 else { return }
         moveEntries(from: nextID * Self.leafCapacity, to: id * Self.leafCapacity + size, count: nextSize)
-        sizes[id] = Int32(size + nextSize)
-        sizes[nextID] = 0
-        order.remove(at: next)
-        firstWords.remove(at: next)
+        top[rank].size = Int32(size + nextSize)
+        top.remove(at: next)
         freeIDs.append(Int32(nextID))
         rebuildSamples(from: next)
     }
@@ -267,7 +262,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
             words[i] = value.orderPrefix
         }
         exact = false
-        for rank in order.indices { firstWords[rank] = words[leafRange(rank).lowerBound] }
+        for rank in top.indices { top[rank].firstWord = words[leafRange(rank).lowerBound] }
         rebuildSamples(from: 0)
     }
 }

@@ -38,6 +38,13 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         }
     }
 
+    /// The second step for a value whose word was prefetched a while before (by `upsert`): a
+    /// hash index reads the word and starts loading the value's slot list.
+    @inline(__always)
+    func prefetchList(_ value: IndexValue) {
+        if spec.kind == .hash { hash.prefetchList(value) }
+    }
+
     /// Some live-or-expired slot holding `value`, if any (used for unique checks); `holds` tells
     /// whether a slot's record has the value (hash candidates are only probable).
     func holder(of value: IndexValue, _ holds: (Int32) -> Bool) -> Int32? {
@@ -68,6 +75,8 @@ public struct TableState<Row: TableRecord>: Sendable {
     var slab = Slab<Row>()
     var primary = KeyMap<Row.Key>()
     var indexes: [SecondaryIndex<Row>]
+    /// Numbers of the unique indexes, checked on every write.
+    let uniqueIndexes: [Int]
     var feed: ChangeFeed<Row>
     var nextPosition: UInt64
     var bytes = 0
@@ -92,6 +101,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         self.schema = schema
         self.options = options
         self.indexes = schema.indexes.map { SecondaryIndex(spec: $0) }
+        self.uniqueIndexes = schema.indexes.indices.filter { schema.indexes[$0].unique }
         self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
         self.nextPosition = position + 1
     }
@@ -146,6 +156,7 @@ public struct TableState<Row: TableRecord>: Sendable {
                 moved |= 1 << UInt64(i)
                 indexes[i].prefetch(before)
                 indexes[i].prefetch(after)
+                indexes[i].prefetchList(after)
             }
         }
         for i in indexes.indices where i >= 64 || moved & (1 << UInt64(i)) != 0 {
