@@ -108,7 +108,8 @@ extension TableState {
             for value in values where !probe(i, value, now: now, visit) { return }
         case .ordered(let i, let ranges, let descending):
             for range in descending ? ranges.reversed() : ranges {
-                if !walk(indexes[i].ordered, range.lower, range.upper, descending, now, visit) { return }
+                let going = withIndex(i) { walk($0.ordered, range.lower, range.upper, descending, now, visit) }
+                if !going { return }
             }
         case .scan:
             if let filter {
@@ -156,15 +157,17 @@ extension TableState {
     /// A first pass over the probe run prefetches every candidate, so their misses overlap.
     @inline(__always)
     func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
-        let column = indexes[i].spec.column
-        _ = indexes[i].hash.forEachCandidate(value) { slot in
-            prefetchRecord(slot, now: now)
-            return true
-        }
-        return indexes[i].hash.forEachCandidate(value) { slot in
-            if now != .min && slab.expiry(slot) <= now { return true }
-            let row = slab.row(slot)!
-            return column.value(row) == value ? visit(slot, row) : true  // the index holds hashes only
+        let valueOf = valueOf[i]
+        return withIndex(i) { index in
+            _ = index.hash.forEachCandidate(value) { slot in
+                prefetchRecord(slot, now: now)
+                return true
+            }
+            return index.hash.forEachCandidate(value) { slot in
+                if now != .min && slab.expiry(slot) <= now { return true }
+                let row = slab.row(slot)!
+                return valueOf(row) == value ? visit(slot, row) : true  // the index holds hashes only
+            }
         }
     }
 

@@ -22,10 +22,11 @@ extension TableState {
     func checkUnique(_ row: Row, replacing slot: Int32?, now: Int64, purge: inout [Int32]) throws(TableError) {
         // By number: `for index in indexes` would copy every index (a retain per array in it) per write.
         for i in uniqueIndexes {
-            let column = indexes[i].spec.column
-            let value = column.value(row)
-            guard let holder = indexes[i].holder(of: value, { column.value(slab.row($0)!) == value }), holder != slot else { continue }
-            if slab[holder].expiry > now { throw .uniqueViolation(index: column.name, value: value) }
+            let valueOf = valueOf[i]
+            let value = valueOf(row)
+            let found = withIndex(i) { $0.holder(of: value) { valueOf(slab.row($0)!) == value } }
+            guard let holder = found, holder != slot else { continue }
+            if slab[holder].expiry > now { throw .uniqueViolation(index: schema.indexes[i].name, value: value) }
             if !purge.contains(holder) { purge.append(holder) }
         }
     }
@@ -67,8 +68,9 @@ extension TableState {
 
     mutating func upsert(_ row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
         // The new values' hash-index runs load while the key map and the old record are read.
-        for i in indexes.indices where indexes[i].spec.kind == .hash {
-            indexes[i].prefetch(indexes[i].spec.column.value(row))
+        for i in indexes.indices where schema.indexes[i].kind == .hash {
+            let value = valueOf[i](row)
+            withIndex(i) { $0.prefetch(value) }
         }
         if let slot = liveSlot(row.key, now: now) { return try replace(slot, with: row, expiry: expiry, now: now) }
         return try insert(row, expiry: expiry, now: now)

@@ -77,6 +77,10 @@ public struct TableState<Row: TableRecord>: Sendable {
     var indexes: [SecondaryIndex<Row>]
     /// Numbers of the unique indexes, checked on every write.
     let uniqueIndexes: [Int]
+    /// Each index's column reader, by index number. Hot paths read columns here and reach an
+    /// index through `withIndex`: `indexes[i].spec` or a call on `indexes[i]` went through the
+    /// array's getter, which copied the whole index (a retain and release per array inside it).
+    let valueOf: [@Sendable (Row) -> IndexValue]
     var feed: ChangeFeed<Row>
     var nextPosition: UInt64
     var bytes = 0
@@ -102,6 +106,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         self.options = options
         self.indexes = schema.indexes.map { SecondaryIndex(spec: $0) }
         self.uniqueIndexes = schema.indexes.indices.filter { schema.indexes[$0].unique }
+        self.valueOf = schema.indexes.map(\.column.value)
         self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
         self.nextPosition = position + 1
     }
@@ -124,7 +129,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         let slot = slab.allocate(Entry(row: row, version: version, expiry: expiry, flushed: flushed))
         primary[row.key] = slot
         for i in indexes.indices {
-            let value = indexes[i].spec.column.value(row)
+            let value = valueOf[i](row)
             if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value) }
         }
         bytes += options.weight(row)
@@ -149,20 +154,20 @@ public struct TableState<Row: TableRecord>: Sendable {
         // The others first get their entries prefetched, so that their misses overlap.
         var moved = 0 as UInt64  // bit i: index i's value changed
         for i in indexes.indices where i < 64 {
-            let column = indexes[i].spec.column
-            let before = column.value(oldRow)
-            let after = column.value(newRow)
+            let before = valueOf[i](oldRow)
+            let after = valueOf[i](newRow)
             if before != after {
                 moved |= 1 << UInt64(i)
-                indexes[i].prefetch(before)
-                indexes[i].prefetch(after)
-                indexes[i].prefetchList(after)
+                withIndex(i) { index in
+                    index.prefetch(before)
+                    index.prefetch(after)
+                    index.prefetchList(after)
+                }
             }
         }
         for i in indexes.indices where i >= 64 || moved & (1 << UInt64(i)) != 0 {
-            let column = indexes[i].spec.column
-            let before = column.value(oldRow)
-            let after = column.value(newRow)
+            let before = valueOf[i](oldRow)
+            let after = valueOf[i](newRow)
             if before != after {
                 indexes[i].remove(before, oldRow.key, slot)
                 if indexes[i].add(after, newRow.key, slot) { promoteHeavy(i, after) }
@@ -174,6 +179,12 @@ public struct TableState<Row: TableRecord>: Sendable {
             expiringCount += 1
             if new.expiry != old.expiry { expiries.push(new.expiry, newRow.key) }
         }
+    }
+
+    /// Runs `body` on index `i` in place (see `valueOf`).
+    @inline(__always)
+    func withIndex<R>(_ i: Int, _ body: (borrowing SecondaryIndex<Row>) -> R) -> R {
+        indexes.withUnsafeBufferPointer { body($0[i]) }
     }
 
     /// Moves every slot holding `value` in hash index `i` out of its probe table (see `HashIndex`).
@@ -191,7 +202,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         let entry = slab.release(slot)
         let row = entry.row!
         primary.remove(row.key)
-        for i in indexes.indices { indexes[i].remove(indexes[i].spec.column.value(row), row.key, slot) }
+        for i in indexes.indices { indexes[i].remove(valueOf[i](row), row.key, slot) }
         bytes -= options.weight(row)
         if entry.expiry != .max { expiringCount -= 1 }
         return entry
