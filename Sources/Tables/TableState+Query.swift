@@ -97,7 +97,7 @@ extension TableState {
 
     /// Visits the live records the path yields (a superset of the matches), until `visit` says stop.
     /// On a scan, `filter` is applied in the loop itself so rejected records cost no further call.
-    func candidates(_ path: AccessPath<Row>, now: Int64, filter: ((Row) -> Bool)? = nil, _ visit: (Int32, Row) -> Bool) {
+    mutating func candidates(_ path: AccessPath<Row>, now: Int64, filter: ((Row) -> Bool)? = nil, _ visit: (Int32, Row) -> Bool) {
         switch path {
         case .keys(let keys):
             for key in keys {
@@ -154,20 +154,19 @@ extension TableState {
     }
 
     /// Visits the live records holding `value` in hash index `i`; returns false if `visit` stopped.
-    /// A first pass over the probe run prefetches every candidate, so their misses overlap.
+    /// A first pass over the candidates prefetches every record, so their misses overlap.
+    /// `mutating` only to reach the index in place (see `SecondaryIndex.prefetchForWrite`).
     @inline(__always)
-    func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
+    mutating func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
         let valueOf = valueOf[i]
-        return withIndex(i) { index in
-            _ = index.hash.forEachCandidate(value) { slot in
-                prefetchRecord(slot, now: now)
-                return true
-            }
-            return index.hash.forEachCandidate(value) { slot in
-                if now != .min && slab.expiry(slot) <= now { return true }
-                let row = slab.row(slot)!
-                return valueOf(row) == value ? visit(slot, row) : true  // the index holds hashes only
-            }
+        let slab = slab  // read by the closures while the index is accessed
+        return indexes[i].visitCandidates(value) { slot in
+            slab.prefetchRow(slot)
+            if now != .min { slab.prefetchMeta(slot) }
+        } visit: { slot in
+            if now != .min && slab.expiry(slot) <= now { return true }
+            let row = slab.row(slot)!
+            return valueOf(row) == value ? visit(slot, row) : true  // the index holds hashes only
         }
     }
 
@@ -243,7 +242,7 @@ extension TableState {
     }
 
     /// Runs `query`, handing each result to `visit` in order until it returns false.
-    func execute(_ query: Query<Row>, now: Int64, _ visit: (Row) -> Bool) throws(TableError) {
+    mutating func execute(_ query: Query<Row>, now: Int64, _ visit: (Row) -> Bool) throws(TableError) {
         // The common probe (one equality on a hash index, nothing else) skips planning.
         if query.order == nil && query.offset == 0 && query.limit == nil, case .equal(let column, let value)? = query.filter,
             let i = indexNumber(column), indexes[i].spec.kind == .hash

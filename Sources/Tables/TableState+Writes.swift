@@ -70,7 +70,7 @@ extension TableState {
         // The new values' hash-index runs load while the key map and the old record are read.
         for i in indexes.indices where schema.indexes[i].kind == .hash {
             let value = valueOf[i](row)
-            withIndex(i) { $0.prefetch(value) }
+            indexes[i].prefetchForWrite(nil, value)
         }
         if let slot = liveSlot(row.key, now: now) { return try replace(slot, with: row, expiry: expiry, now: now) }
         return try insert(row, expiry: expiry, now: now)
