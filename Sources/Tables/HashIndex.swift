@@ -1,20 +1,27 @@
-// A hash secondary index: value → the slots of the records holding it, as one open-addressing
-// table of 8-byte words (a 32-bit hash of the value above slot + 1; 0 marks an empty word),
-// linear probing, load at most 1/2, backward-shift deletion. All records with one value sit in
-// the probe run that starts at the value's home word, so a lookup reads one or two cache lines
-// and an insert or remove allocates nothing. Words keep only a hash: a lookup yields candidate
-// slots, and the caller checks each record's value (a hash collision costs one extra record read).
+// A hash secondary index: value → the slots of the records holding it. One open-addressing
+// table of 8-byte words, one word per distinct value hash (a 32-bit hash of the value above a
+// payload; 0 marks an empty word), linear probing, load at most 1/2, backward-shift deletion.
+// A value held once keeps its slot in the word itself; a value held by several records keeps
+// them in a short list (`SlotLists`), so its lookup, insert or remove reads one word and one
+// block — where one word per record made runs of ten words inside clusters of thirty, five
+// cache lines read one after the other. Words keep only a hash: a lookup yields candidate slots,
+// and the caller checks each record's value (a hash collision costs one extra record read).
 //
-// A value held by many records (a flag, a zone with half the table in it) would make its run,
-// and every insert or remove that crosses it, long. Once an insert finds `heavyThreshold` words
-// with its hash, the caller moves that value's slots out into `heavy`, a set per value.
+// A value held by very many records (a flag, a zone with half the table in it) would make its
+// list long and every remove a long scan. Once a list reaches `heavyThreshold` slots, the caller
+// moves that value's slots out into `heavy`, a set per value.
 
 struct HashIndex: Sendable {
-    static var heavyThreshold: Int { 32 }
+    static var heavyThreshold: Int { 64 }
+    /// Payload bit marking a list reference (clear: the payload is slot + 1).
+    private static var listBit: UInt32 { 0x8000_0000 }
 
     private var words: ContiguousArray<UInt64>
     private var mask: Int
-    /// Words in use (excluding `heavy`).
+    private var lists = SlotLists()
+    /// Words in use: distinct hashes in the table.
+    private var used = 0
+    /// Slots held in the table (excluding `heavy`).
     private(set) var tableCount = 0
     /// Values held by many records, with their slots; checked only while non-empty.
     private(set) var heavy: [IndexValue: Set<Int32>] = [:]
@@ -49,10 +56,34 @@ struct HashIndex: Sendable {
         return (x ^ (x >> 33)) & 0xFFFF_FFFF
     }
 
+    /// The index of the word holding hash `h`, or of the empty word where it would go.
     @inline(__always)
-    private static func word(_ hash: UInt64, _ slot: Int32) -> UInt64 { hash << 32 | UInt64(UInt32(slot) + 1) }
+    private func find(_ h: UInt64) -> (index: Int, found: Bool) {
+        let mask = mask
+        return words.withUnsafeBufferPointer { words in
+            var i = Int(truncatingIfNeeded: h) & mask
+            while true {
+                let w = words[i]
+                if w == 0 { return (i, false) }
+                if w >> 32 == h { return (i, true) }
+                i = (i &+ 1) & mask
+            }
+        }
+    }
 
-    /// Adds `slot` under `value`; returns true when the value's run has grown long enough that
+    @inline(__always)
+    private static func list(_ word: UInt64) -> SlotLists.Reference? {
+        let payload = UInt32(truncatingIfNeeded: word)
+        return payload & listBit == 0 ? nil : SlotLists.Reference(raw: payload & ~listBit)
+    }
+
+    @inline(__always)
+    private static func word(_ h: UInt64, _ list: SlotLists.Reference) -> UInt64 { h << 32 | UInt64(listBit | list.raw) }
+
+    @inline(__always)
+    private static func word(_ h: UInt64, slot: Int32) -> UInt64 { h << 32 | UInt64(UInt32(slot) + 1) }
+
+    /// Adds `slot` under `value`; returns true when the value's list has grown long enough that
     /// the caller should `promote` it.
     @discardableResult
     mutating func insert(_ value: IndexValue, _ slot: Int32) -> Bool {
@@ -60,26 +91,28 @@ struct HashIndex: Sendable {
             heavy.values[i].insert(slot)
             return false
         }
-        if (tableCount + 1) * 2 > words.count { grow() }
+        if (used + 1) * 2 > words.count { grow() }
         let h = hash(value)
-        var same = 0
-        let w = Self.word(h, slot)
-        let found = words.withUnsafeMutableBufferPointer { words -> Bool in
-            var i = Int(truncatingIfNeeded: h) & mask
-            while words[i] != 0 {
-                if words[i] >> 32 == h { same += 1 }
-                i = (i &+ 1) & mask
-            }
-            words[i] = w
-            return same >= Self.heavyThreshold
-        }
+        let (i, found) = find(h)
         tableCount += 1
-        return found
+        guard found else {
+            words[i] = Self.word(h, slot: slot)
+            used += 1
+            return false
+        }
+        let list: SlotLists.Reference
+        if let existing = Self.list(words[i]) {
+            list = lists.append(existing, slot)
+        } else {
+            list = lists.make(Int32(truncatingIfNeeded: words[i] & 0xFFFF_FFFF) - 1, slot)
+        }
+        words[i] = Self.word(h, list)
+        return lists.count(list) >= Self.heavyThreshold
     }
 
     /// Moves `slots` (every slot the table holds for `value`, as the caller verified) into `heavy`.
     mutating func promote(_ value: IndexValue, _ slots: [Int32]) {
-        for slot in slots { removeWord(hash(value), slot) }
+        for slot in slots { removeFromTable(hash(value), slot) }
         heavy[value, default: []].formUnion(slots)
     }
 
@@ -88,20 +121,32 @@ struct HashIndex: Sendable {
             if heavy.values[i].isEmpty { heavy.remove(at: i) }
             return
         }
-        removeWord(hash(value), slot)
+        removeFromTable(hash(value), slot)
     }
 
-    private mutating func removeWord(_ h: UInt64, _ slot: Int32) {
-        let w = Self.word(h, slot)
+    private mutating func removeFromTable(_ h: UInt64, _ slot: Int32) {
+        let (i, found) = find(h)
+        precondition(found, "hash index has no entry for slot \(slot)")
+        tableCount -= 1
+        guard let list = Self.list(words[i]) else {
+            precondition(words[i] == Self.word(h, slot: slot), "hash index has no entry for slot \(slot)")
+            deleteWord(at: i)
+            return
+        }
+        let shorter = lists.remove(list, slot)
+        if lists.count(shorter) == 1 {
+            words[i] = Self.word(h, slot: lists.release(shorter)[0])
+        } else {
+            words[i] = Self.word(h, shorter)
+        }
+    }
+
+    /// Empties word `i`, shifting later members of its cluster back so lookups never stop at the hole early.
+    private mutating func deleteWord(at index: Int) {
         let mask = mask
         words.withUnsafeMutableBufferPointer { words in
-            var i = Int(truncatingIfNeeded: h) & mask
-            while words[i] != w {
-                precondition(words[i] != 0, "hash index has no entry for slot \(slot)")
-                i = (i &+ 1) & mask
-            }
+            var i = index
             words[i] = 0
-            // Shift later members of the run back so lookups never stop at the hole early.
             var j = i
             while true {
                 j = (j &+ 1) & mask
@@ -116,7 +161,7 @@ struct HashIndex: Sendable {
                 }
             }
         }
-        tableCount -= 1
+        used -= 1
     }
 
     /// Visits every slot that may hold `value` (a superset: the caller checks the record) until
@@ -126,24 +171,26 @@ struct HashIndex: Sendable {
         if !heavy.isEmpty, let slots = heavy[value] {
             for slot in slots where !body(slot) { return false }
         }
-        let h = hash(value)
-        return words.withUnsafeBufferPointer { words -> Bool in
-            var i = Int(truncatingIfNeeded: h) & mask
-            while true {
-                let w = words[i]
-                if w == 0 { return true }
-                if w >> 32 == h, !body(Int32(truncatingIfNeeded: (w & 0xFFFF_FFFF) - 1)) { return false }
-                i = (i &+ 1) & mask
-            }
-        }
+        let (i, found) = find(hash(value))
+        guard found else { return true }
+        let w = words[i]
+        guard let list = Self.list(w) else { return body(Int32(truncatingIfNeeded: w & 0xFFFF_FFFF) - 1) }
+        return lists.forEach(list, body)
     }
 
-    /// Starts loading the first word of `value`'s probe run, which an insert, remove or lookup
-    /// of `value` reads next (a heavy value's set is not prefetched).
+    /// Starts loading the word of `value`, which an insert, remove or lookup of `value` reads
+    /// next (a heavy value's set is not prefetched).
     @inline(__always)
     func prefetchRun(_ value: IndexValue) {
         let i = Int(truncatingIfNeeded: hash(value)) & mask
         words.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress! + i)) }
+    }
+
+    /// Starts loading the list of `value`, if it has one; reads its word (prefetch that first).
+    @inline(__always)
+    func prefetchList(_ value: IndexValue) {
+        let (i, found) = find(hash(value))
+        if found, let list = Self.list(words[i]) { lists.prefetchBlock(list) }
     }
 
     private mutating func grow() {

@@ -1,11 +1,17 @@
-// An ordered secondary index: entries sorted by (value, primary key), stored as a list of short
-// sorted leaves plus an array of each leaf's first entry — a two-level B+tree. An insert is two
-// binary searches and a memmove of at most `leafCapacity` entries (a flat sorted array would move
-// half a million entries at 1M rows); a range scan walks contiguous leaves.
+// An ordered secondary index: entries sorted by (value, primary key), in leaves of at most 64, a
+// B+tree of three levels laid out in flat arrays.
 //
-// Every entry also has an 8-byte order-preserving prefix of its value, kept in parallel arrays:
-// searches first narrow on the dense prefixes (five entries per cache line fewer misses) and
-// compare whole entries only among equal prefixes.
+// Leaves live in pools (one array per field; leaf `id` owns positions id·64 ..< id·64 + 64), so a
+// leaf's address is arithmetic on its id: it can be prefetched before it is read, where a leaf
+// that is its own heap object costs a dependent miss on the object before its first entry. Above
+// the leaves, `top` lists every leaf in key order as its first word, id and size (16 bytes), and
+// `samples` keeps every 16th first word: a few KiB that stay in cache, so a search is samples →
+// one 256-byte block of `top`, loaded at once → one leaf.
+//
+// Entries are compared on a 64-bit order-preserving word first. While every value is an integer
+// (the common case) the word *is* the value, and the `values` pool is not kept at all: an entry is
+// word, slot and key. The first other value switches the index to prefix words with full values
+// beside them (`leaveExactMode`).
 
 struct OrderedEntry<Key: Comparable & Sendable>: Sendable {
     var value: IndexValue
@@ -33,207 +39,114 @@ extension IndexValue {
     }
 }
 
-/// A position in an ordered index: leaf number and offset inside it.
+extension IndexValue {
+    @inline(__always)
+    var isInt: Bool { if case .int = self { true } else { false } }
+}
+
+/// A leaf as the top level sees it.
+struct OrderedTop: Sendable {
+    var firstWord: UInt64
+    var id: Int32
+    var size: Int32
+}
+
+/// A position in an ordered index: a leaf's rank in key order and an offset inside it.
 struct OrderedPosition: Equatable, Sendable {
     var leaf: Int
     var offset: Int
 }
 
-struct OrderedLeaf<Key: Comparable & Sendable>: Sendable {
-    var prefixes: ContiguousArray<UInt64> = []
-    var entries: ContiguousArray<OrderedEntry<Key>> = []
-
-    var count: Int { entries.count }
-
-    mutating func insert(_ entry: OrderedEntry<Key>, _ prefix: UInt64, at offset: Int) {
-        entries.shiftInsert(entry, at: offset)
-        prefixes.shiftInsert(prefix, at: offset)
-    }
-
-    mutating func remove(at offset: Int) {
-        entries.shiftRemove(at: offset)
-        prefixes.shiftRemove(at: offset)
-    }
-
-    /// The first offset at or after `start` whose entry lies past `upper` (`count` if none):
-    /// a binary search on the dense prefixes, then whole values only among equal prefixes.
-    func end(from start: Int, before upper: Bound?) -> Int {
-        guard let upper else { return count }
-        let last = upper.value.orderPrefix
-        return prefixes.withUnsafeBufferPointer { prefixes in
-            var low = start
-            var high = prefixes.count
-            while low < high {  // first prefix >= last: every entry before it is below `upper`
-                let mid = (low + high) >> 1
-                if prefixes[mid] < last { low = mid + 1 } else { high = mid }
-            }
-            while low < prefixes.count && prefixes[low] == last {
-                let value = entries[low].value
-                if upper.inclusive ? upper.value < value : upper.value <= value { break }
-                low += 1
-            }
-            return low
-        }
-    }
-}
-
-extension ContiguousArray {
-    /// `insert(_:at:)` as an append and one memmove; the general path (`replaceSubrange`) cost
-    /// several hundred instructions per call here.
-    @inline(__always)
-    mutating func shiftInsert(_ element: Element, at offset: Int) {
-        append(element)
-        let last = count - 1
-        guard offset < last else { return }
-        withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            let moved = (base + last).move()
-            (base + offset + 1).moveInitialize(from: base + offset, count: last - offset)  // overlapping: a memmove
-            (base + offset).initialize(to: moved)
-        }
-    }
-
-    /// `remove(at:)` as one memmove and a `removeLast`.
-    @inline(__always)
-    mutating func shiftRemove(at offset: Int) {
-        let last = count - 1
-        if offset < last {
-            withUnsafeMutableBufferPointer { buffer in
-                let base = buffer.baseAddress!
-                let removed = (base + offset).move()
-                (base + offset).moveInitialize(from: base + offset + 1, count: last - offset)
-                (base + last).initialize(to: removed)
-            }
-        }
-        removeLast()
-    }
-}
-
-/// In `prefixes[range]` (sorted) and the matching entries, the first index whose entry satisfies
-/// `isAtOrAfter`, given that entries with a prefix below `prefix` do not and those above do.
-@inline(__always)
-private func search<Key>(
-    _ prefixes: UnsafeBufferPointer<UInt64>, _ entries: UnsafeBufferPointer<OrderedEntry<Key>>, from start: Int,
-    prefix: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool
-) -> Int {
-    var low = start
-    var high = prefixes.count
-    while low < high {  // first prefix >= prefix
-        let mid = (low + high) >> 1
-        if prefixes[mid] < prefix { low = mid + 1 } else { high = mid }
-    }
-    var end = low
-    high = prefixes.count
-    while end < high {  // first prefix > prefix
-        let mid = (end + high) >> 1
-        if prefixes[mid] <= prefix { end = mid + 1 } else { high = mid }
-    }
-    while low < end {  // among equal prefixes, compare whole entries
-        let mid = (low + end) >> 1
-        if isAtOrAfter(entries[mid]) { end = mid } else { low = mid + 1 }
-    }
-    return low
-}
-
 struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     static var leafCapacity: Int { 64 }
+    /// Leaves per sample.
+    static var blockSize: Int { 16 }
 
-    private(set) var leaves: [OrderedLeaf<Key>] = []
-    /// `firsts[i]` is the first entry of `leaves[i]`, kept apart so the top-level search stays in
-    /// two dense arrays.
-    private var firsts: ContiguousArray<OrderedEntry<Key>> = []
-    private var firstPrefixes: ContiguousArray<UInt64> = []
+    /// Leaf pools by position (leaf id · capacity + offset); positions past a leaf's size hold fillers.
+    private(set) var words: ContiguousArray<UInt64> = []
+    private(set) var slots: ContiguousArray<Int32> = []
+    private(set) var keys: ContiguousArray<Key> = []
+    /// Full values by position, kept only once the index has left exact mode.
+    private(set) var values: ContiguousArray<IndexValue> = []
+    private(set) var freeIDs: [Int32] = []
+    /// Every leaf, in key order.
+    private(set) var top: ContiguousArray<OrderedTop> = []
+    /// `top[k * blockSize].firstWord` for every k.
+    private(set) var samples: ContiguousArray<UInt64> = []
     private(set) var count = 0
+    /// Every value held is `.int` and `words` hold them exactly.
+    private(set) var exact = true
 
-    /// The first position whose entry satisfies `isAtOrAfter`, a predicate that is false, then
-    /// true along the index order, false for every value whose prefix is below `prefix` and true
-    /// for every value whose prefix is above it.
-    @inline(__always)
-    func partitionPoint(prefix: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> OrderedPosition {
-        // First leaf whose first entry is at or after the target; the target may begin in the leaf before.
-        let low = firstPrefixes.withUnsafeBufferPointer { prefixes in
-            firsts.withUnsafeBufferPointer { search(prefixes, $0, from: 0, prefix: prefix, isAtOrAfter) }
-        }
-        if low == 0 { return OrderedPosition(leaf: 0, offset: 0) }
-        let leaf = low - 1
-        let offset = leaves[leaf].prefixes.withUnsafeBufferPointer { prefixes in
-            leaves[leaf].entries.withUnsafeBufferPointer { search(prefixes, $0, from: 1, prefix: prefix, isAtOrAfter) }
-        }
-        return offset == leaves[leaf].count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: leaf, offset: offset)
-    }
+    @inline(__always) static func intWord(_ v: Int64) -> UInt64 { UInt64(bitPattern: v) ^ (1 << 63) }
+    @inline(__always) static func intValue(_ w: UInt64) -> Int64 { Int64(bitPattern: w ^ (1 << 63)) }
 
-    /// Starts loading the prefixes of the leaf where `value` would sit, which the leaf's binary
-    /// search reads one dependent line at a time otherwise. The leaf is found on prefixes
-    /// alone (with equal prefixes it may be a later one than the search picks): only a hint.
+    /// A search hint for `value`: entries with a smaller word order before it, larger after it.
     @inline(__always)
-    func prefetchLeaf(of value: IndexValue) {
-        let prefix = value.orderPrefix
-        let leaf = firstPrefixes.withUnsafeBufferPointer { prefixes -> Int in
-            var low = 0
-            var high = prefixes.count
-            while low < high {  // first leaf starting above `prefix`
-                let mid = (low + high) >> 1
-                if prefixes[mid] <= prefix { low = mid + 1 } else { high = mid }
-            }
-            return low - 1
-        }
-        guard leaf >= 0 else { return }
-        leaves[leaf].prefixes.withUnsafeBufferPointer { prefixes in
-            let base = UnsafeRawPointer(prefixes.baseAddress!)
-            let bytes = prefixes.count * MemoryLayout<UInt64>.stride
-            var offset = 0
-            while offset < bytes {
-                prefetch(base + offset)
-                offset += 64
-            }
+    func hint(_ value: IndexValue) -> UInt64 {
+        guard exact else { return value.orderPrefix }
+        switch value {
+        case .int(let v): return Self.intWord(v)
+        case .null, .bool: return 0  // below every integer
+        case .uint, .string: return .max  // above every integer
         }
     }
 
-    /// The first entry at or after (value, key).
     @inline(__always)
-    func position(of value: IndexValue, _ key: Key) -> OrderedPosition {
-        partitionPoint(prefix: value.orderPrefix) { !$0.precedes(value, key) }
+    func value(at position: Int) -> IndexValue { exact ? .int(Self.intValue(words[position])) : values[position] }
+
+    @inline(__always)
+    func entry(atPool position: Int) -> OrderedEntry<Key> {
+        OrderedEntry(value: value(at: position), key: keys[position], slot: slots[position])
+    }
+
+    var leafCount: Int { top.count }
+    var endPosition: OrderedPosition { OrderedPosition(leaf: top.count, offset: 0) }
+
+    /// The pool positions of the leaf of rank `rank`.
+    @inline(__always)
+    func leafRange(_ rank: Int) -> Range<Int> {
+        let leaf = top[rank]
+        let base = Int(leaf.id) &* Self.leafCapacity
+        return base..<(base &+ Int(leaf.size))
     }
 
     func entry(at position: OrderedPosition) -> OrderedEntry<Key>? {
-        guard position.leaf < leaves.count, position.offset < leaves[position.leaf].count else { return nil }
-        return leaves[position.leaf].entries[position.offset]
+        guard position.leaf < top.count else { return nil }
+        let range = leafRange(position.leaf)
+        guard position.offset < range.count else { return nil }
+        return entry(atPool: range.lowerBound + position.offset)
     }
 
+    // MARK: insert and remove
+
     mutating func insert(_ entry: OrderedEntry<Key>) {
+        if exact, !entry.value.isInt { leaveExactMode() }
         count += 1
-        let prefix = entry.value.orderPrefix
-        if leaves.isEmpty {
-            leaves.append(OrderedLeaf(prefixes: [prefix], entries: [entry]))
-            firsts.append(entry)
-            firstPrefixes.append(prefix)
+        let word = exact ? hint(entry.value) : entry.value.orderPrefix
+        if top.isEmpty {
+            top.append(OrderedTop(firstWord: word, id: newLeaf(filler: entry.key), size: 0))
+            put(entry, word, rank: 0, offset: 0)
+            rebuildSamples(from: 0)
             return
         }
         let position = position(of: entry.value, entry.key)
         // Append to the end of the previous leaf rather than open the next one at offset 0.
-        var leaf = position.leaf
+        var rank = position.leaf
         var offset = position.offset
-        if offset == 0 && leaf > 0 {
-            leaf -= 1
-            offset = leaves[leaf].count
+        if offset == 0 && rank > 0 {
+            rank -= 1
+            offset = leafRange(rank).count
         }
-        leaves[leaf].insert(entry, prefix, at: offset)
-        if offset == 0 {
-            firsts[leaf] = entry
-            firstPrefixes[leaf] = prefix
+        if leafRange(rank).count == Self.leafCapacity {
+            split(rank)
+            let half = Self.leafCapacity / 2
+            if offset > half {
+                rank += 1
+                offset -= half
+            }
         }
-        if leaves[leaf].count > Self.leafCapacity { split(leaf) }
-    }
-
-    private mutating func split(_ leaf: Int) {
-        let half = leaves[leaf].count / 2
-        let upper = OrderedLeaf(prefixes: ContiguousArray(leaves[leaf].prefixes[half...]),
-                                entries: ContiguousArray(leaves[leaf].entries[half...]))
-        leaves[leaf].prefixes.removeSubrange(half...)
-        leaves[leaf].entries.removeSubrange(half...)
-        leaves.insert(upper, at: leaf + 1)
-        firsts.insert(upper.entries[0], at: leaf + 1)
-        firstPrefixes.insert(upper.prefixes[0], at: leaf + 1)
+        put(entry, word, rank: rank, offset: offset)
+        if offset == 0 { setFirstWord(rank, word) }
     }
 
     /// Removes the entry for (value, key); returns false if it was not there.
@@ -242,74 +155,140 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         let position = position(of: value, key)
         guard let found = entry(at: position), found.value == value, found.key == key else { return false }
         count -= 1
-        let leaf = position.leaf
-        leaves[leaf].remove(at: position.offset)
-        if leaves[leaf].count == 0 {
-            leaves.remove(at: leaf)
-            firsts.remove(at: leaf)
-            firstPrefixes.remove(at: leaf)
-        } else if position.offset == 0 {
-            firsts[leaf] = leaves[leaf].entries[0]
-            firstPrefixes[leaf] = leaves[leaf].prefixes[0]
-        } else if leaves[leaf].count < Self.leafCapacity / 4 {
-            mergeIfSmall(leaf)
+        let rank = position.leaf
+        let base = Int(top[rank].id) * Self.leafCapacity
+        let size = Int(top[rank].size)
+        words.closeGap(base: base, offset: position.offset, size: size)
+        slots.closeGap(base: base, offset: position.offset, size: size)
+        keys.closeGap(base: base, offset: position.offset, size: size)
+        if !exact { values.closeGap(base: base, offset: position.offset, size: size) }
+        top[rank].size -= 1
+        if size == 1 {
+            freeIDs.append(top[rank].id)
+            top.remove(at: rank)
+            rebuildSamples(from: rank)
+        } else {
+            if position.offset == 0 { setFirstWord(rank, words[base]) }
+            if size - 1 < Self.leafCapacity / 4 { mergeIfSmall(rank) }
         }
         return true
     }
 
+    /// Writes `entry` at `offset` of the leaf of rank `rank`, moving the entries from there up by one.
+    private mutating func put(_ entry: OrderedEntry<Key>, _ word: UInt64, rank: Int, offset: Int) {
+        let base = Int(top[rank].id) * Self.leafCapacity
+        let size = Int(top[rank].size)
+        precondition(size < Self.leafCapacity && offset <= size, "ordered index: put at \(offset) of a leaf of \(size)")
+        words.openGap(base: base, offset: offset, size: size, word)
+        slots.openGap(base: base, offset: offset, size: size, entry.slot)
+        keys.openGap(base: base, offset: offset, size: size, entry.key)
+        if !exact { values.openGap(base: base, offset: offset, size: size, entry.value) }
+        top[rank].size += 1
+    }
+
+    private mutating func setFirstWord(_ rank: Int, _ word: UInt64) {
+        top[rank].firstWord = word
+        if rank % Self.blockSize == 0 { samples[rank / Self.blockSize] = word }
+    }
+
+    private mutating func rebuildSamples(from rank: Int) {
+        let wanted = (top.count + Self.blockSize - 1) / Self.blockSize
+        if samples.count > wanted { samples.removeLast(samples.count - wanted) }
+        while samples.count < wanted { samples.append(0) }
+        var k = rank / Self.blockSize
+        while k < wanted {
+            samples[k] = top[k * Self.blockSize].firstWord
+            k += 1
+        }
+    }
+
+    /// A leaf id with no entries: a freed one, or new pool positions filled with `filler`.
+    private mutating func newLeaf(filler: Key) -> Int32 {
+        if let id = freeIDs.popLast() { return id }
+        let capacity = Self.leafCapacity
+        let id = Int32(words.count / capacity)
+        words.append(contentsOf: repeatElement(0, count: capacity))
+        slots.append(contentsOf: repeatElement(0, count: capacity))
+        keys.append(contentsOf: repeatElement(filler, count: capacity))
+        if !exact { values.append(contentsOf: repeatElement(.null, count: capacity)) }
+        return id
+    }
+
+    /// Moves the upper half of the full leaf of rank `rank` into a new leaf after it.
+    private mutating func split(_ rank: Int) {
+        let id = Int(top[rank].id)
+        let half = Self.leafCapacity / 2
+        let moving = Int(top[rank].size) - half
+        let newID = newLeaf(filler: keys[id * Self.leafCapacity])
+        moveEntries(from: id * Self.leafCapacity + half, to: Int(newID) * Self.leafCapacity, count: moving)
+        top[rank].size = Int32(half)
+        top.insert(OrderedTop(firstWord: words[Int(newID) * Self.leafCapacity], id: newID, size: Int32(moving)), at: rank + 1)
+        rebuildSamples(from: rank + 1)
+    }
+
     /// Keeps leaves from thinning out after many removals: joins a small leaf with its successor.
-    private mutating func mergeIfSmall(_ leaf: Int) {
-        let next = leaf + 1
-        guard next < leaves.count, leaves[leaf].count + leaves[next].count <= Self.leafCapacity / 2 else { return }
-        let moved = leaves[next]
-        leaves[leaf].entries.append(contentsOf: moved.entries)
-        leaves[leaf].prefixes.append(contentsOf: moved.prefixes)
-        leaves.remove(at: next)
-        firsts.remove(at: next)
-        firstPrefixes.remove(at: next)
+    private mutating func mergeIfSmall(_ rank: Int) {
+        let next = rank + 1
+        guard next < top.count else { return }
+        let id = Int(top[rank].id)
+        let nextID = Int(top[next].id)
+        let size = Int(top[rank].size)
+        let nextSize = Int(top[next].size)
+        guard size + nextSize <= Self.leafCapacity / 2 else { return }
+        moveEntries(from: nextID * Self.leafCapacity, to: id * Self.leafCapacity + size, count: nextSize)
+        top[rank].size = Int32(size + nextSize)
+        top.remove(at: next)
+        freeIDs.append(Int32(nextID))
+        rebuildSamples(from: next)
     }
 
-    /// Visits entries strictly before `end`, backward; stops when `body` returns false.
-    func forEachReversed(before end: OrderedPosition, _ body: (OrderedEntry<Key>) -> Bool) {
-        var leaf = min(end.leaf, leaves.count)
-        var offset = leaf < leaves.count ? end.offset : 0
-        while true {
-            if offset == 0 {
-                if leaf == 0 { return }
-                leaf -= 1
-                offset = leaves[leaf].count
-            }
-            let done = leaves[leaf].entries.withUnsafeBufferPointer { buffer -> Bool in
-                var i = offset - 1
-                while i >= 0 {
-                    if !body(buffer[i]) { return true }
-                    i -= 1
-                }
-                return false
-            }
-            if done { return }
-            offset = 0
+    /// Moves `count` entries between pool positions (fillers go the other way: both stay initialised).
+    private mutating func moveEntries(from source: Int, to target: Int, count: Int) {
+        for i in 0..<count {
+            words.swapAt(source + i, target + i)
+            slots.swapAt(source + i, target + i)
+            keys.swapAt(source + i, target + i)
+            if !exact { values.swapAt(source + i, target + i) }
         }
     }
 
-    var endPosition: OrderedPosition { OrderedPosition(leaf: leaves.count, offset: 0) }
-
-    /// Checks the structure: leaves sorted and non-empty, prefixes and `firsts` in step, count right.
-    func checkInvariants() -> Bool {
-        var total = 0
-        var previous: OrderedEntry<Key>?
-        guard firsts.count == leaves.count, firstPrefixes.count == leaves.count else { return false }
-        for (i, leaf) in leaves.enumerated() {
-            guard leaf.count > 0, leaf.count <= Self.leafCapacity, leaf.prefixes.count == leaf.count,
-                firsts[i].key == leaf.entries[0].key, firstPrefixes[i] == leaf.prefixes[0]
-            else { return false }
-            for (entry, prefix) in zip(leaf.entries, leaf.prefixes) {
-                if let p = previous, !p.precedes(entry.value, entry.key) { return false }
-                if prefix != entry.value.orderPrefix { return false }
-                previous = entry
-            }
-            total += leaf.count
+    /// The first value that is not an integer arrived: words become prefixes, values are kept.
+    private mutating func leaveExactMode() {
+        precondition(exact, "ordered index left exact mode twice")
+        values = ContiguousArray(repeating: .null, count: words.count)
+        for i in words.indices {
+            let value = IndexValue.int(Self.intValue(words[i]))
+            values[i] = value
+            words[i] = value.orderPrefix
         }
-        return total == count
+        exact = false
+        for rank in top.indices { top[rank].firstWord = words[leafRange(rank).lowerBound] }
+        rebuildSamples(from: 0)
+    }
+}
+
+extension ContiguousArray {
+    /// In `[base + offset, base + size]` (all initialised), moves `[offset, size)` up by one — one
+    /// memmove — and puts `element` at `offset`; the filler that stood at `size` is dropped.
+    @inline(__always)
+    mutating func openGap(base: Int, offset: Int, size: Int, _ element: Element) {
+        withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress! + base
+            _ = (p + size).move()
+            (p + offset + 1).moveInitialize(from: p + offset, count: size - offset)
+            (p + offset).initialize(to: element)
+        }
+    }
+
+    /// Moves `[offset + 1, size)` down by one over the element at `offset`, which becomes the
+    /// filler at `size - 1`.
+    @inline(__always)
+    mutating func closeGap(base: Int, offset: Int, size: Int) {
+        withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress! + base
+            let removed = (p + offset).move()
+            (p + offset).moveInitialize(from: p + offset + 1, count: size - offset - 1)
+            (p + size - 1).initialize(to: removed)
+        }
     }
 }

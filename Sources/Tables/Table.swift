@@ -206,7 +206,7 @@ extension TableState {
         }
     }
 
-    func matchingKeys(_ query: Query<Row>, now: Int64) throws(TableError) -> [Row.Key] {
+    mutating func matchingKeys(_ query: Query<Row>, now: Int64) throws(TableError) -> [Row.Key] {
         var keys: [Row.Key] = []
         try execute(query, now: now) { keys.append($0.key); return true }
         return keys

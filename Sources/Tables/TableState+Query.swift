@@ -97,7 +97,7 @@ extension TableState {
 
     /// Visits the live records the path yields (a superset of the matches), until `visit` says stop.
     /// On a scan, `filter` is applied in the loop itself so rejected records cost no further call.
-    func candidates(_ path: AccessPath<Row>, now: Int64, filter: ((Row) -> Bool)? = nil, _ visit: (Int32, Row) -> Bool) {
+    mutating func candidates(_ path: AccessPath<Row>, now: Int64, filter: ((Row) -> Bool)? = nil, _ visit: (Int32, Row) -> Bool) {
         switch path {
         case .keys(let keys):
             for key in keys {
@@ -108,7 +108,8 @@ extension TableState {
             for value in values where !probe(i, value, now: now, visit) { return }
         case .ordered(let i, let ranges, let descending):
             for range in descending ? ranges.reversed() : ranges {
-                if !walk(indexes[i].ordered, range.lower, range.upper, descending, now, visit) { return }
+                let going = withIndex(i) { walk($0.ordered, range.lower, range.upper, descending, now, visit) }
+                if !going { return }
             }
         case .scan:
             if let filter {
@@ -153,18 +154,19 @@ extension TableState {
     }
 
     /// Visits the live records holding `value` in hash index `i`; returns false if `visit` stopped.
-    /// A first pass over the probe run prefetches every candidate, so their misses overlap.
+    /// A first pass over the candidates prefetches every record, so their misses overlap.
+    /// `mutating` only to reach the index in place (see `SecondaryIndex.prefetchForWrite`).
     @inline(__always)
-    func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
-        let column = indexes[i].spec.column
-        _ = indexes[i].hash.forEachCandidate(value) { slot in
-            prefetchRecord(slot, now: now)
-            return true
-        }
-        return indexes[i].hash.forEachCandidate(value) { slot in
+    mutating func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
+        let valueOf = valueOf[i]
+        let slab = slab  // read by the closures while the index is accessed
+        return indexes[i].visitCandidates(value) { slot in
+            slab.prefetchRow(slot)
+            if now != .min { slab.prefetchMeta(slot) }
+        } visit: { slot in
             if now != .min && slab.expiry(slot) <= now { return true }
             let row = slab.row(slot)!
-            return column.value(row) == value ? visit(slot, row) : true  // the index holds hashes only
+            return valueOf(row) == value ? visit(slot, row) : true  // the index holds hashes only
         }
     }
 
@@ -175,7 +177,7 @@ extension TableState {
     ) -> Bool {
         if descending {
             var going = true
-            let end = upper.map { u in index.partitionPoint(prefix: u.value.orderPrefix) { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
+            let end = upper.map { u in index.partitionPoint(hint: index.hint(u.value)) { u.inclusive ? u.value < $0.value : u.value <= $0.value } }
             index.forEachReversed(before: end ?? index.endPosition) { e in
                 if let l = lower, l.inclusive ? e.value < l.value : e.value <= l.value { return false }
                 if now == .min || slab.expiry(e.slot) > now { going = visit(e.slot, slab.row(e.slot)!) }
@@ -183,49 +185,56 @@ extension TableState {
             }
             return going
         }
-        let start = lower.map { l in index.partitionPoint(prefix: l.value.orderPrefix) { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
+        let start = lower.map { l in index.partitionPoint(hint: index.hint(l.value)) { l.inclusive ? l.value <= $0.value : l.value < $0.value } }
         return walkForward(index, from: start ?? OrderedPosition(leaf: 0, offset: 0), upper, now, visit)
     }
 
     /// Visits entries from `start` up to `upper` in index order. Each entry's record is at a
-    /// random slot: the records of the next leaf are prefetched before this leaf is visited, so
-    /// the walk always has up to a leaf of misses in flight and never waits on one at a time.
+    /// random slot: the records of the next leaf are prefetched before this leaf is visited, and
+    /// the leaf after that is loaded meanwhile, so the walk always has up to a leaf of misses in
+    /// flight and never waits on one at a time.
     func walkForward(
         _ index: OrderedIndex<Row.Key>, from start: OrderedPosition, _ upper: Bound?, _ now: Int64,
         _ visit: (Int32, Row) -> Bool
     ) -> Bool {
-        let leaves = index.leaves
-        // Entries whose prefix is above this one lie past `upper`: they are not prefetched.
-        let last = upper?.value.orderPrefix ?? .max
-        var leaf = start.leaf
+        // Entries whose word is above this one lie past `upper`: they are not prefetched.
+        let last = upper.map { index.hint($0.value) } ?? .max
+        let leaves = index.leafCount
+        var rank = start.leaf
         var offset = start.offset
-        if leaf < leaves.count { prefetchRecords(leaves[leaf], from: offset, through: last, now: now) }
-        while leaf < leaves.count {
-            if leaf + 1 < leaves.count { prefetchRecords(leaves[leaf + 1], from: 0, through: last, now: now) }
-            let complete = leaves[leaf].entries.withUnsafeBufferPointer { entries -> Bool? in
-                let end = leaves[leaf].end(from: offset, before: upper)
-                for j in offset..<end {
-                    let s = entries[j].slot
+        if rank < leaves { prefetchRecords(index, index.leafRange(rank), from: offset, through: last, now: now) }
+        if rank + 1 < leaves { index.prefetchLeaf(rank: rank + 1) }
+        while rank < leaves {
+            if rank + 1 < leaves { prefetchRecords(index, index.leafRange(rank + 1), from: 0, through: last, now: now) }
+            if rank + 2 < leaves { index.prefetchLeaf(rank: rank + 2) }
+            let range = index.leafRange(rank)
+            let end = index.end(range, from: range.lowerBound + offset, before: upper)
+            let complete = index.slots.withUnsafeBufferPointer { slots -> Bool? in
+                var j = range.lowerBound + offset
+                while j < end {
+                    let s = slots[j]
+                    j += 1
                     if now != .min && slab.expiry(s) <= now { continue }
                     if !visit(s, slab.row(s)!) { return nil }
                 }
-                return end == entries.count
+                return end == range.upperBound
             }
             guard complete == true else { return complete != nil }
-            leaf += 1
+            rank += 1
             offset = 0
         }
         return true
     }
 
-    /// Prefetches the records of `leaf`'s entries from `offset` on whose prefix is at most `last`.
+    /// Prefetches the records of the entries at pool positions `range` from `offset` on whose
+    /// word is at most `last`.
     @inline(__always)
-    func prefetchRecords(_ leaf: OrderedLeaf<Row.Key>, from offset: Int, through last: UInt64, now: Int64) {
-        leaf.prefixes.withUnsafeBufferPointer { prefixes in
-            leaf.entries.withUnsafeBufferPointer { entries in
-                var j = offset
-                while j < entries.count && prefixes[j] <= last {
-                    prefetchRecord(entries[j].slot, now: now)
+    func prefetchRecords(_ index: OrderedIndex<Row.Key>, _ range: Range<Int>, from offset: Int, through last: UInt64, now: Int64) {
+        index.words.withUnsafeBufferPointer { words in
+            index.slots.withUnsafeBufferPointer { slots in
+                var j = range.lowerBound + offset
+                while j < range.upperBound && words[j] <= last {
+                    prefetchRecord(slots[j], now: now)
                     j += 1
                 }
             }
@@ -233,7 +242,7 @@ extension TableState {
     }
 
     /// Runs `query`, handing each result to `visit` in order until it returns false.
-    func execute(_ query: Query<Row>, now: Int64, _ visit: (Row) -> Bool) throws(TableError) {
+    mutating func execute(_ query: Query<Row>, now: Int64, _ visit: (Row) -> Bool) throws(TableError) {
         // The common probe (one equality on a hash index, nothing else) skips planning.
         if query.order == nil && query.offset == 0 && query.limit == nil, case .equal(let column, let value)? = query.filter,
             let i = indexNumber(column), indexes[i].spec.kind == .hash

@@ -20,11 +20,13 @@ extension TableState {
     /// Throws if `row` would collide in a unique index with a live record other than `slot`;
     /// collects expired holders, which the write removes first.
     func checkUnique(_ row: Row, replacing slot: Int32?, now: Int64, purge: inout [Int32]) throws(TableError) {
-        for index in indexes where index.spec.unique {
-            let value = index.spec.column.value(row)
-            let column = index.spec.column
-            guard let holder = index.holder(of: value, { column.value(slab.row($0)!) == value }), holder != slot else { continue }
-            if slab[holder].expiry > now { throw .uniqueViolation(index: index.spec.name, value: value) }
+        // By number: `for index in indexes` would copy every index (a retain per array in it) per write.
+        for i in uniqueIndexes {
+            let valueOf = valueOf[i]
+            let value = valueOf(row)
+            let found = withIndex(i) { $0.holder(of: value) { valueOf(slab.row($0)!) == value } }
+            guard let holder = found, holder != slot else { continue }
+            if slab[holder].expiry > now { throw .uniqueViolation(index: schema.indexes[i].name, value: value) }
             if !purge.contains(holder) { purge.append(holder) }
         }
     }
@@ -66,8 +68,9 @@ extension TableState {
 
     mutating func upsert(_ row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
         // The new values' hash-index runs load while the key map and the old record are read.
-        for i in indexes.indices where indexes[i].spec.kind == .hash {
-            indexes[i].prefetch(indexes[i].spec.column.value(row))
+        for i in indexes.indices where schema.indexes[i].kind == .hash {
+            let value = valueOf[i](row)
+            indexes[i].prefetchForWrite(nil, value)
         }
         if let slot = liveSlot(row.key, now: now) { return try replace(slot, with: row, expiry: expiry, now: now) }
         return try insert(row, expiry: expiry, now: now)

@@ -38,6 +38,32 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         }
     }
 
+    /// Starts loading what a write moving an entry from `before` to `after` reads. `mutating`
+    /// only so that `indexes[i].prefetchForWrite(…)` reaches the index in place: a call to a
+    /// non-mutating method through Array's getter copies the whole index first (a retain and a
+    /// release per array inside it, measured with callgrind).
+    @inline(__always)
+    mutating func prefetchForWrite(_ before: IndexValue?, _ after: IndexValue) {
+        if let before { prefetch(before) }
+        prefetch(after)
+        if before != nil { prefetchList(after) }
+    }
+
+    /// Hands every candidate slot of `value` (a hash index) to `prefetch`, then to `visit` until
+    /// it returns false; returns false if it stopped. `mutating` to be reached in place.
+    @inline(__always)
+    mutating func visitCandidates(_ value: IndexValue, prefetch: (Int32) -> Void, visit: (Int32) -> Bool) -> Bool {
+        _ = hash.forEachCandidate(value) { prefetch($0); return true }
+        return hash.forEachCandidate(value, visit)
+    }
+
+    /// The second step for a value whose word was prefetched a while before (by `upsert`): a
+    /// hash index reads the word and starts loading the value's slot list.
+    @inline(__always)
+    func prefetchList(_ value: IndexValue) {
+        if spec.kind == .hash { hash.prefetchList(value) }
+    }
+
     /// Some live-or-expired slot holding `value`, if any (used for unique checks); `holds` tells
     /// whether a slot's record has the value (hash candidates are only probable).
     func holder(of value: IndexValue, _ holds: (Int32) -> Bool) -> Int32? {
@@ -50,7 +76,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
             }
             return found
         case .ordered:
-            let found = ordered.entry(at: ordered.partitionPoint(prefix: value.orderPrefix) { !($0.value < value) })
+            let found = ordered.entry(at: ordered.partitionPoint(hint: ordered.hint(value)) { !($0.value < value) })
             return found?.value == value ? found?.slot : nil
         }
     }
@@ -68,6 +94,12 @@ public struct TableState<Row: TableRecord>: Sendable {
     var slab = Slab<Row>()
     var primary = KeyMap<Row.Key>()
     var indexes: [SecondaryIndex<Row>]
+    /// Numbers of the unique indexes, checked on every write.
+    let uniqueIndexes: [Int]
+    /// Each index's column reader, by index number. Hot paths read columns here and reach an
+    /// index through `withIndex`: `indexes[i].spec` or a call on `indexes[i]` went through the
+    /// array's getter, which copied the whole index (a retain and release per array inside it).
+    let valueOf: [@Sendable (Row) -> IndexValue]
     var feed: ChangeFeed<Row>
     var nextPosition: UInt64
     var bytes = 0
@@ -92,6 +124,8 @@ public struct TableState<Row: TableRecord>: Sendable {
         self.schema = schema
         self.options = options
         self.indexes = schema.indexes.map { SecondaryIndex(spec: $0) }
+        self.uniqueIndexes = schema.indexes.indices.filter { schema.indexes[$0].unique }
+        self.valueOf = schema.indexes.map(\.column.value)
         self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
         self.nextPosition = position + 1
     }
@@ -114,7 +148,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         let slot = slab.allocate(Entry(row: row, version: version, expiry: expiry, flushed: flushed))
         primary[row.key] = slot
         for i in indexes.indices {
-            let value = indexes[i].spec.column.value(row)
+            let value = valueOf[i](row)
             if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value) }
         }
         bytes += options.weight(row)
@@ -139,19 +173,16 @@ public struct TableState<Row: TableRecord>: Sendable {
         // The others first get their entries prefetched, so that their misses overlap.
         var moved = 0 as UInt64  // bit i: index i's value changed
         for i in indexes.indices where i < 64 {
-            let column = indexes[i].spec.column
-            let before = column.value(oldRow)
-            let after = column.value(newRow)
+            let before = valueOf[i](oldRow)
+            let after = valueOf[i](newRow)
             if before != after {
                 moved |= 1 << UInt64(i)
-                indexes[i].prefetch(before)
-                indexes[i].prefetch(after)
+                indexes[i].prefetchForWrite(before, after)
             }
         }
         for i in indexes.indices where i >= 64 || moved & (1 << UInt64(i)) != 0 {
-            let column = indexes[i].spec.column
-            let before = column.value(oldRow)
-            let after = column.value(newRow)
+            let before = valueOf[i](oldRow)
+            let after = valueOf[i](newRow)
             if before != after {
                 indexes[i].remove(before, oldRow.key, slot)
                 if indexes[i].add(after, newRow.key, slot) { promoteHeavy(i, after) }
@@ -163,6 +194,12 @@ public struct TableState<Row: TableRecord>: Sendable {
             expiringCount += 1
             if new.expiry != old.expiry { expiries.push(new.expiry, newRow.key) }
         }
+    }
+
+    /// Runs `body` on index `i` in place (see `valueOf`).
+    @inline(__always)
+    func withIndex<R>(_ i: Int, _ body: (borrowing SecondaryIndex<Row>) -> R) -> R {
+        indexes.withUnsafeBufferPointer { body($0[i]) }
     }
 
     /// Moves every slot holding `value` in hash index `i` out of its probe table (see `HashIndex`).
@@ -180,7 +217,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         let entry = slab.release(slot)
         let row = entry.row!
         primary.remove(row.key)
-        for i in indexes.indices { indexes[i].remove(indexes[i].spec.column.value(row), row.key, slot) }
+        for i in indexes.indices { indexes[i].remove(valueOf[i](row), row.key, slot) }
         bytes -= options.weight(row)
         if entry.expiry != .max { expiringCount -= 1 }
         return entry

@@ -2,7 +2,7 @@
 // `Dictionary` under a `Mutex` doing the same job in the same run (for index and range figures the
 // peer also keeps a hand-made secondary structure). Ends with a 2-thread figure.
 // Options: --rows N (default 1_000_000); --only NAME,… (e.g. get,put,memory-miss) for profiling;
-// --huge-pages re-runs itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1.
+// --huge-pages re-runs itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1; --indexes hash|ordered|none keeps only those.
 // memory-miss is one dependent load in 64 MiB, the unit the other figures are made of.
 #if canImport(Glibc)
 import Glibc
@@ -81,7 +81,14 @@ enum TablesSuite {
         func wanted(_ name: String) -> Bool { only?.contains(name) ?? true }
         report.note("tables: \(rows) rows of \(MemoryLayout<BenchRow>.size) bytes; hash index on owner (~10 rows/value), ordered index on score; CPU time per op")
 
-        let table = Table(schema, clock: MonotonicClock())
+        // --indexes hash|ordered|none: the same run with fewer indexes, to split a figure's cost.
+        var indexes = schema.indexes
+        if let i = arguments.firstIndex(of: "--indexes"), i + 1 < arguments.count {
+            let kinds: [String: IndexKind] = ["hash": .hash, "ordered": .ordered]
+            indexes = indexes.filter { kinds[arguments[i + 1]] == $0.kind }
+            report.note("indexes: \(indexes.map(\.name))")
+        }
+        let table = Table(TableSchema<BenchRow>(name: "bench", indexes: indexes), clock: MonotonicClock())
         let peer = Peer()
         var random = Random(state: 1)
         let load = (0..<rows).map { row(Int64($0), &random, rows: rows) }

@@ -60,4 +60,51 @@ import Tables
         #expect(try table.count() == 3000)
         #expect(table.invariantViolations() == [])
     }
+
+    /// Values held by 1 to 90 records: their slot lists grow through every block size (and past
+    /// the heavy threshold), then shrink back to one slot in the word and to nothing.
+    @Test func slotListsGrowAndShrinkThroughEverySize() throws {
+        var random = SeededGenerator(seed: 31)
+        let table = Table(Player.schema, clock: ManualClock())
+        var model: [Int64: Player] = [:]
+        func check(_ stage: String) throws {
+            #expect(table.invariantViolations() == [], "\(stage)")
+            for owner in Int64(0)..<13 {
+                let got = try table.select(Query(.equal(Player.ownerColumn, .int(owner)))).map(\.id).sorted()
+                #expect(got == model.values.filter { $0.owner == owner }.map(\.id).sorted(), "\(stage): owner \(owner)")
+            }
+        }
+        // Owner k holds 7k records (0 to 84), interleaved so that lists grow one slot at a time.
+        var id: Int64 = 0
+        for round in 0..<84 {
+            for owner in Int64(1)..<13 where round < 7 * owner {
+                let r = Player(id: id, owner: owner)
+                try table.insert(r)
+                model[id] = r
+                id += 1
+            }
+        }
+        try check("grown")
+        // Delete most records in random order, moving a few to other owners on the way.
+        var ids = Array(model.keys)
+        ids.shuffle(using: &random)
+        for (n, victim) in ids.enumerated() where n % 10 != 0 {
+            if n % 7 == 0 {
+                let r = Player(id: victim, owner: Int64.random(in: 0..<13, using: &random))
+                try table.upsert(r)
+                model[victim] = r
+            } else {
+                _ = try table.delete(victim)
+                model[victim] = nil
+            }
+            if n % 97 == 0 { try check("step \(n)") }
+        }
+        try check("shrunk")
+        for victim in Array(model.keys) {
+            _ = try table.delete(victim)
+            model[victim] = nil
+        }
+        try check("empty")
+    }
 }
+

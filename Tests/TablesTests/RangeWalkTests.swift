@@ -76,6 +76,60 @@ import Tables
         let probe = try table.select(Query(.equal(Player.ownerColumn, .int(0)))).map(\.id).sorted()
         #expect(probe == live)
     }
+
+    /// An ordered index holds integers exactly until another kind of value arrives; then it
+    /// switches to prefixes beside whole values. Kinds mixed through inserts, updates and deletes
+    /// over many leaves: ranges and orders must match the model before and after the switch.
+    @Test func integerIndexesSwitchToMixedValues() throws {
+        // count picks the kind: 0 → null, 1 → a uint, 2 → a string, otherwise the integer score.
+        let mixed = Column<Player>("mixed") { p in
+            switch p.count {
+            case 0: .null
+            case 1: .uint(UInt64(p.score & 0xFF))
+            case 2: .string("s\(p.score & 0xF)")
+            default: .int(p.score)
+            }
+        }
+        let schema = TableSchema<Player>(name: "mixed", indexes: [IndexSpec(mixed, .ordered)])
+        let table = Table(schema, clock: ManualClock())
+        var random = SeededGenerator(seed: 23)
+        var model: [Int64: Player] = [:]
+        func check(_ stage: String) throws {
+            #expect(table.invariantViolations() == [], "\(stage)")
+            let sorted = model.values.sorted { (mixed.value($0), $0.id) < (mixed.value($1), $1.id) }
+            let bounds: [Bound?] = [nil, Bound(.null, inclusive: false), Bound(.int(-5), inclusive: true),
+                                    Bound(.int(100), inclusive: false), Bound(.uint(7), inclusive: true), Bound(.string("s3"), inclusive: false)]
+            for lower in bounds {
+                for upper in bounds {
+                    let expected = sorted.filter { Predicate<Player>.matches(mixed.value($0), lower, upper) }.map(\.id)
+                    let query = Query<Player>(.range(mixed, lower: lower, upper: upper))
+                    #expect(try table.select(query).map(\.id) == expected, "\(stage): \(String(describing: lower)) ..< \(String(describing: upper))")
+                    let descending = Query<Player>(.range(mixed, lower: lower, upper: upper), order: .by(mixed, descending: true), limit: 50)
+                    #expect(try table.select(descending).map(\.id) == Array(expected.reversed().prefix(50)), "\(stage) descending")
+                }
+            }
+        }
+        for id in Int64(0)..<3000 {
+            let r = Player(id: id, score: Int64.random(in: -200..<200, using: &random), count: 3)
+            try table.insert(r)
+            model[id] = r
+        }
+        try check("integers only")
+        for step in 0..<3000 {
+            let id = Int64.random(in: 0..<3500, using: &random)
+            if step % 7 == 0, model[id] != nil {
+                _ = try table.delete(id)
+                model[id] = nil
+                continue
+            }
+            let kind = step < 200 ? 3 : Int64.random(in: 0..<6, using: &random)
+            let r = Player(id: id, score: Int64.random(in: -200..<200, using: &random), count: kind)
+            try table.upsert(r)
+            model[id] = r
+            if step == 199 || step == 400 { try check("step \(step)") }
+        }
+        try check("mixed")
+    }
 }
 
 extension Predicate {

@@ -1,0 +1,199 @@
+// Searching an ordered index: samples → a block of `top` → a leaf, each step a binary search on
+// dense words (a block's four lines and a leaf's lines requested together, before the search
+// reads them), and whole entries compared only among equal words.
+
+extension OrderedIndex {
+    /// The first position whose entry satisfies `isAtOrAfter`, a predicate that is false, then
+    /// true along the index order, false for every entry whose word is below `hint` and true for
+    /// every entry whose word is above it (`hint(value)` gives such a word for a value).
+    @inline(__always)
+    func partitionPoint(hint: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> OrderedPosition {
+        let n = top.count
+        guard n > 0 else { return OrderedPosition(leaf: 0, offset: 0) }
+        // The first leaf whose first entry is at or after the target; the target may begin in the
+        // leaf before it. Leaves whose first word equals the hint are told apart on whole entries.
+        var low = firstLeaf(atOrAbove: hint)
+        if low < n && top[low].firstWord == hint {
+            var high = firstLeaf(above: hint, from: low)
+            while low < high {
+                let mid = (low + high) >> 1
+                if isAtOrAfter(entry(atPool: leafRange(mid).lowerBound)) { high = mid } else { low = mid + 1 }
+            }
+        }
+        if low == 0 { return OrderedPosition(leaf: 0, offset: 0) }
+        let range = leafRange(low - 1)
+        let offset = search(range, from: range.lowerBound + 1, hint: hint, isAtOrAfter) - range.lowerBound
+        return offset == range.count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: low - 1, offset: offset)
+    }
+
+    /// The first entry at or after (value, key).
+    @inline(__always)
+    func position(of value: IndexValue, _ key: Key) -> OrderedPosition {
+        partitionPoint(hint: hint(value)) { !$0.precedes(value, key) }
+    }
+
+    /// The rank of the first leaf whose first word is at least `hint` (`leafCount` if none).
+    @inline(__always)
+    func firstLeaf(atOrAbove hint: UInt64) -> Int {
+        let k = samples.withUnsafeBufferPointer { samples -> Int in
+            var low = 0
+            var high = samples.count
+            while low < high {
+                let mid = (low + high) >> 1
+                if samples[mid] < hint { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        if k == 0 { return 0 }
+        // top[(k - 1) · block].firstWord < hint <= top[k · block].firstWord, where those exist.
+        var low = (k - 1) * Self.blockSize + 1
+        var high = min(k * Self.blockSize, top.count)
+        return top.withUnsafeBufferPointer { top in
+            let block = UnsafeRawPointer(top.baseAddress! + low)
+            for line in 0..<(Self.blockSize * MemoryLayout<OrderedTop>.stride / 64) { prefetch(block + line * 64) }
+            while low < high {
+                let mid = (low + high) >> 1
+                if top[mid].firstWord < hint { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+    }
+
+    /// The rank of the first leaf at or after `start` whose first word is above `hint`.
+    func firstLeaf(above hint: UInt64, from start: Int) -> Int {
+        top.withUnsafeBufferPointer { top in
+            var low = start
+            var high = top.count
+            while low < high {
+                let mid = (low + high) >> 1
+                if top[mid].firstWord <= hint { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+    }
+
+    /// In the pool positions `start..<range.upperBound`, the first whose entry satisfies
+    /// `isAtOrAfter` (see `partitionPoint`).
+    @inline(__always)
+    func search(_ range: Range<Int>, from start: Int, hint: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> Int {
+        words.withUnsafeBufferPointer { words in
+            var low = start
+            var high = range.upperBound
+            while low < high {  // first word >= hint
+                let mid = (low + high) >> 1
+                if words[mid] < hint { low = mid + 1 } else { high = mid }
+            }
+            var end = low
+            high = range.upperBound
+            while end < high {  // first word > hint
+                let mid = (end + high) >> 1
+                if words[mid] <= hint { end = mid + 1 } else { high = mid }
+            }
+            while low < end {  // among equal words, compare whole entries
+                let mid = (low + end) >> 1
+                if isAtOrAfter(entry(atPool: mid)) { end = mid } else { low = mid + 1 }
+            }
+            return low
+        }
+    }
+
+    /// The first pool position in `start..<range.upperBound` whose entry lies past `upper`.
+    @inline(__always)
+    func end(_ range: Range<Int>, from start: Int, before upper: Bound?) -> Int {
+        guard let upper else { return range.upperBound }
+        let last = hint(upper.value)
+        var low = words.withUnsafeBufferPointer { words in
+            var low = start
+            var high = range.upperBound
+            while low < high {  // first word >= last: every entry before it is below `upper`
+                let mid = (low + high) >> 1
+                if words[mid] < last { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        while low < range.upperBound && words[low] == last {
+            let value = value(at: low)
+            if upper.inclusive ? upper.value < value : upper.value <= value { break }
+            low += 1
+        }
+        return low
+    }
+
+    /// Starts loading the leaf where `value` would sit — its words, slots and keys — which a
+    /// search and a memmove would otherwise miss on line by line. Found on words alone, so with
+    /// equal words it may not be the leaf the search picks: only a hint.
+    @inline(__always)
+    func prefetchLeaf(of value: IndexValue) {
+        guard !top.isEmpty else { return }
+        prefetchLeaf(rank: max(firstLeaf(atOrAbove: hint(value)) - 1, 0))
+    }
+
+    @inline(__always)
+    func prefetchLeaf(rank: Int) {
+        let base = Int(top[rank].id) * Self.leafCapacity
+        prefetchLines(words, base)
+        prefetchLines(slots, base)
+        prefetchLines(keys, base)
+    }
+
+    @inline(__always)
+    private func prefetchLines<T>(_ pool: ContiguousArray<T>, _ base: Int) {
+        pool.withUnsafeBufferPointer { buffer in
+            let start = UnsafeRawPointer(buffer.baseAddress! + base)
+            let bytes = Self.leafCapacity * MemoryLayout<T>.stride
+            var offset = 0
+            while offset < bytes {
+                prefetch(start + offset)
+                offset += 64
+            }
+        }
+    }
+
+    /// Visits entries strictly before `end`, backward; stops when `body` returns false.
+    func forEachReversed(before end: OrderedPosition, _ body: (OrderedEntry<Key>) -> Bool) {
+        var rank = min(end.leaf, top.count)
+        var offset = rank < top.count ? end.offset : 0
+        while true {
+            if offset == 0 {
+                if rank == 0 { return }
+                rank -= 1
+                offset = leafRange(rank).count
+            }
+            let base = leafRange(rank).lowerBound
+            var i = base + offset - 1
+            while i >= base {
+                if !body(entry(atPool: i)) { return }
+                i -= 1
+            }
+            offset = 0
+        }
+    }
+
+    /// Checks the structure: leaves sorted, non-empty and within capacity; first words, samples,
+    /// sizes, free ids and exact mode in step; count right.
+    func checkInvariants() -> Bool {
+        let capacity = Self.leafCapacity
+        guard samples.count == (top.count + Self.blockSize - 1) / Self.blockSize, words.count % capacity == 0,
+            slots.count == words.count, keys.count == words.count, values.count == (exact ? 0 : words.count)
+        else { return false }
+        var ids = Set<Int32>()
+        for id in freeIDs where !ids.insert(id).inserted { return false }
+        var total = 0
+        var previous: OrderedEntry<Key>?
+        for rank in top.indices {
+            let range = leafRange(rank)
+            guard ids.insert(top[rank].id).inserted, !range.isEmpty, range.count <= capacity,
+                top[rank].firstWord == words[range.lowerBound]
+            else { return false }
+            for i in range {
+                let entry = entry(atPool: i)
+                if !exact && words[i] != values[i].orderPrefix { return false }
+                if let p = previous, !p.precedes(entry.value, entry.key) { return false }
+                previous = entry
+            }
+            total += range.count
+        }
+        for k in samples.indices where samples[k] != top[k * Self.blockSize].firstWord { return false }
+        return ids.count == words.count / capacity && total == count
+    }
+}
