@@ -24,6 +24,9 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     public let root: String
     public let form: ChunkForm
     public let fsync: FsyncPolicy
+    /// Background syncfs while chunks are written (see WriteBehind); nil for `.always` (every chunk
+    /// is durable already) or a store directory that does not exist.
+    private let writeBehind: WriteBehind?
     private let knownDirectories = Mutex<Set<Int>>([])
     /// Temporary names are `<id>.<pid>-<random>-<counter>.tmp`: unique across processes and writers.
     private let temporaryPrefix = "\(getpid())-\(FileIO.randomSuffix())-"
@@ -32,16 +35,19 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     /// Opens the store directory, creating it (with parents) if missing unless `create` is false —
     /// then a missing directory is a store without chunks, and reading creates nothing.
     public init(
-        root: String, form: ChunkForm = .compressed, fsync: FsyncPolicy = .never, create: Bool = true
+        root: String, form: ChunkForm = .compressed, fsync: FsyncPolicy = .never, create: Bool = true,
+        writeBehindInterval: Int? = 32 << 20
     ) throws(ChunkStoreError) {
-        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        let root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.root = root
         self.form = form
         self.fsync = fsync
         do {
-            if create { try FileIO.makeDirectories(self.root) }
+            if create { try FileIO.makeDirectories(root) }
         } catch {
             throw .unavailable(nil, reason: error.description)
         }
+        writeBehind = fsync == .never ? writeBehindInterval.flatMap { WriteBehind(path: root, interval: $0) } : nil
     }
 
     public func path(of id: ChunkID, form: ChunkForm) -> String {
@@ -126,6 +132,7 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
                 }
             }
             if fsync == .always { try FileIO.syncDirectory(directory) }
+            writeBehind?.wrote(chunk.bytes.count)
         } catch {
             throw .unavailable(chunk.id, reason: error.description)
         }
@@ -181,10 +188,11 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
         }
     }
 
-    /// Makes every chunk written so far durable: one syncfs(2) on the store's file system.
+    /// Makes every chunk written so far durable: one syncfs(2) on the store's file system (after
+    /// the background one, if running).
     public func flush() throws(ChunkStoreError) {
         do {
-            try FileIO.syncFileSystem(root)
+            if let writeBehind { try writeBehind.finish() } else { try FileIO.syncFileSystem(root) }
         } catch {
             throw .unavailable(nil, reason: error.description)
         }

@@ -66,6 +66,8 @@ enum ChunksSuite {
             let input = work + "/\(label).bin"
             try Data(generate(mib << 20)).write(to: URL(fileURLWithPath: input))
             _ = try Tools.run("/bin/cat", [input], in: work, discardOutput: true)  // warm the page cache
+            // Written to disk before any tool runs: else the first `kura make`'s syncfs writes the input too.
+            sync()
             let bytes = Double(mib << 20)
             report.note("\(label): \(mib) MiB")
 
