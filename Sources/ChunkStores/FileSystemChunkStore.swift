@@ -27,7 +27,11 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     /// Background syncfs while chunks are written (see WriteBehind); nil for `.always` (every chunk
     /// is durable already) or a store directory that does not exist.
     private let writeBehind: WriteBehind?
+    /// Prefix directories this instance has made sure exist.
     private let knownDirectories = Mutex<Set<Int>>([])
+    /// Whether this instance created the store directory: then a prefix directory it has not made
+    /// holds nothing it could find (see `contains`).
+    private let createdRoot: Bool
     /// Temporary names are `<id>.<pid>-<random>-<counter>.tmp`: unique across processes and writers.
     private let temporaryPrefix = "\(getpid())-\(FileIO.randomSuffix())-"
     private let temporaryCounter = Atomic<Int>(0)
@@ -42,6 +46,7 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
         self.root = root
         self.form = form
         self.fsync = fsync
+        createdRoot = create && !FileIO.exists(root)
         do {
             if create { try FileIO.makeDirectories(root) }
         } catch {
@@ -58,7 +63,13 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     /// Forms to look for, the store's own first.
     private var lookupOrder: [ChunkForm] { form == .compressed ? [.compressed, .uncompressed] : [.uncompressed, .compressed] }
 
+    /// In a store this instance created, a chunk whose prefix directory it has not made is absent
+    /// without a look (two failed stats per chunk otherwise, ~2 % of a fresh `make`'s CPU time). Only a
+    /// chunk another process is writing into the new store at the same time can be missed, which is the
+    /// answer a look just before that write would have given: a writer then stores it again, and the
+    /// link refuses to replace it.
     public func contains(_ id: ChunkID) throws(ChunkStoreError) -> Bool {
+        if createdRoot && !knownDirectories.withLock({ $0.contains(Int(id.words.0 >> 48)) }) { return false }
         for form in lookupOrder {
             var st = stat()
             if stat(path(of: id, form: form), &st) == 0 { return true }
