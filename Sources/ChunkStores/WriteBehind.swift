@@ -42,10 +42,9 @@ final class WriteBehind: Sendable {
         self.interval = interval
     }
 
-    deinit {
-        queue.sync {}  // a syncfs in flight still uses fd
-        close(fd)
-    }
+    /// A syncfs in flight holds a reference (its closure captures self), so fd outlives it; and deinit
+    /// may run on the queue itself, so it must not wait for the queue.
+    deinit { close(fd) }
 
     /// Counts `count` bytes written; starts a background syncfs when they cross a multiple of the
     /// interval and none is running (if one is, it is still writing: the next crossing starts another).

@@ -51,3 +51,14 @@ import Testing
         }
     }
 }
+
+extension WriteBehindTests {
+    @Test func droppedWhileASyncIsInFlightCloses() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        for _ in 0..<20 {
+            let writeBehind = try #require(WriteBehind(path: dir.path, interval: 1))
+            writeBehind.wrote(1)  // starts a syncfs; the last reference may then go on its queue
+        }
+    }
+}
