@@ -147,6 +147,9 @@ public enum FileIO {
         guard Self.syncfs(fd) == 0 else { throw FileIOError(path: path, operation: "syncfs", code: errno) }
     }
 
+    /// syncfs(2) on an open descriptor: 0, or -1 with errno set.
+    static func syncFileSystem(fd: Int32) -> Int32 { syncfs(fd) }
+
     /// syncfs(2) is a GNU extension the Glibc module does not export; look it up once at run time and
     /// fall back to sync(2), which flushes every file system (slower, equally durable).
     private static let syncfs: @convention(c) (Int32) -> Int32 = {

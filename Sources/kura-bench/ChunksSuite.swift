@@ -66,32 +66,36 @@ enum ChunksSuite {
             let input = work + "/\(label).bin"
             try Data(generate(mib << 20)).write(to: URL(fileURLWithPath: input))
             _ = try Tools.run("/bin/cat", [input], in: work, discardOutput: true)  // warm the page cache
+            // Written to disk before any tool runs: else the first `kura make`'s syncfs writes the input too.
+            sync()
             let bytes = Double(mib << 20)
             report.note("\(label): \(mib) MiB")
 
-            var make: [String: Best] = [:]
-            var extract: [String: Best] = [:]
-            for tool in ["kura", "casync"] {
-                var bestMake = Best()
-                var bestExtract = Best()
-                for run in 0..<options.runs {
+            var make: [String: Best] = ["kura": Best(), "casync": Best()]
+            var extract = make
+            // The tools take turns within each run, so both sample the same stretch of a host whose speed
+            // drifts (SHA-512/256 per core measured 343–581 MB/s within one hour). Each step starts with
+            // nothing dirty — sync() after it, outside the timing — so kura make's syncfs never writes
+            // casync's chunks (casync make leaves its store to the kernel's writeback).
+            for run in 0..<options.runs {
+                for tool in ["kura", "casync"] {
                     // A new store per run, all removed at the end: ext4 without a journal (this disk) checks
                     // every inode freed in the last 30 s (recently_deleted) before reusing one, so deleting
                     // a 32k-inode store right before the next make slowed that make's file creation ~2×.
                     let store = work + "/\(label)-\(tool)-\(run).castr"
-                    bestMake.add(tool == "kura"
+                    make[tool]!.add(tool == "kura"
                         ? try Tools.timed(kura, ["make", "-s", store, work + "/\(tool).caibx", input], in: work)
                         : try Tools.timed(casync, ["make", "--store=\(store)", work + "/\(tool).caibx", input], in: work))
+                    sync()
                     let output = work + "/\(tool)-out.bin"
                     try? FileManager.default.removeItem(atPath: output)
-                    bestExtract.add(tool == "kura"
+                    extract[tool]!.add(tool == "kura"
                         ? try Tools.timed(kura, ["extract", "-s", store, work + "/\(tool).caibx", output], in: work)
                         : try Tools.timed(casync, ["extract", "--store=\(store)", work + "/\(tool).caibx", output], in: work))
                     guard try Tools.sameContents(output, input) else { throw BenchError("\(tool) extract did not rebuild \(label)") }
                     try FileManager.default.removeItem(atPath: output)
+                    sync()
                 }
-                make[tool] = bestMake
-                extract[tool] = bestExtract
             }
             let gib = bytes / Double(1 << 30)
             for (operation, results) in [("make", make), ("extract", extract)] {

@@ -53,3 +53,26 @@ import Testing
         #expect(throws: ChunkStoreError.self) { try FileSystemChunkStore(root: dir.file("plainfile")) }
     }
 }
+
+@Suite struct FreshStoreTests {
+    @Test func aStoreThisInstanceCreatedAnswersContainsForItsOwnChunks() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let fresh = try FileSystemChunkStore(root: dir.file("store"))
+        let chunks = (0..<3).map { seed in
+            randomBytes(2000, seed: UInt64(seed)).withUnsafeBytes {
+                ChunkCodec().encode($0, id: ChunkDigest.sha512_256.id(of: $0), form: .compressed)
+            }
+        }
+        try fresh.store(chunks[0])
+        #expect(try fresh.contains(chunks[0].id))
+        #expect(try !fresh.contains(chunks[1].id))
+        // A second instance on the existing store looks on disk, and sees what either wrote.
+        let existing = try FileSystemChunkStore(root: dir.file("store"))
+        try existing.store(chunks[2])
+        #expect(try existing.contains(chunks[0].id))
+        #expect(try existing.contains(chunks[2].id))
+        try fresh.remove(chunks[0].id)
+        #expect(try !fresh.contains(chunks[0].id))
+    }
+}
