@@ -135,7 +135,7 @@ struct HashIndex: Sendable {
         }
         let shorter = lists.remove(list, slot)
         if lists.count(shorter) == 1 {
-            words[i] = Self.word(h, slot: lists.release(shorter)[0])
+            words[i] = Self.word(h, slot: lists.takeOnly(shorter))
         } else {
             words[i] = Self.word(h, shorter)
         }

@@ -122,7 +122,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     mutating func insert(_ entry: OrderedEntry<Key>) {
         if exact, !entry.value.isInt { leaveExactMode() }
         count += 1
-        let word = exact ? hint(entry.value) : entry.value.orderPrefix
+        let word = hint(entry.value)  // exact for a stored value
         if top.isEmpty {
             top.append(OrderedTop(firstWord: word, id: newLeaf(filler: entry.key), size: 0))
             put(entry, word, rank: 0, offset: 0)

@@ -96,12 +96,12 @@ struct SlotLists: Sendable {
         }
     }
 
-    /// Frees the list and returns its slots.
-    mutating func release(_ list: Reference) -> [Int32] {
-        var slots: [Int32] = []
-        _ = forEach(list) { slots.append($0); return true }
+    /// Frees a list of one slot and returns that slot (which goes back into its word).
+    mutating func takeOnly(_ list: Reference) -> Int32 {
+        let base = list.block << (list.sizeClass + 2)
+        precondition(pools[list.sizeClass][base] == 1, "hash index list of \(count(list)) slots freed as one")
         free[list.sizeClass].append(Int32(list.block))
-        return slots
+        return Int32(bitPattern: pools[list.sizeClass][base + 1])
     }
 
     private mutating func allocate(_ c: Int) -> Reference {
@@ -119,7 +119,8 @@ struct SlotLists: Sendable {
         let n = count(list)
         let from = list.block << (list.sizeClass + 2)
         let to = moved.block << (c + 2)
-        for i in 0...n { pools[c][to + i] = pools[list.sizeClass][from + i] }
+        let words = pools[list.sizeClass][from...(from + n)]  // the count and the slots
+        pools[c].replaceSubrange(to...(to + n), with: words)
         free[list.sizeClass].append(Int32(list.block))
         return moved
     }

@@ -108,8 +108,8 @@ extension TableState {
             for value in values where !probe(i, value, now: now, visit) { return }
         case .ordered(let i, let ranges, let descending):
             for range in descending ? ranges.reversed() : ranges {
-                let going = withIndex(i) { walk($0.ordered, range.lower, range.upper, descending, now, visit) }
-                if !going { return }
+                // One copy of the index per range (see `valueOf`), not per row.
+                if !walk(indexes[i].ordered, range.lower, range.upper, descending, now, visit) { return }
             }
         case .scan:
             if let filter {

@@ -19,12 +19,14 @@ extension TableState {
 
     /// Throws if `row` would collide in a unique index with a live record other than `slot`;
     /// collects expired holders, which the write removes first.
-    func checkUnique(_ row: Row, replacing slot: Int32?, now: Int64, purge: inout [Int32]) throws(TableError) {
-        // By number: `for index in indexes` would copy every index (a retain per array in it) per write.
+    mutating func checkUnique(_ row: Row, replacing slot: Int32?, now: Int64, purge: inout [Int32]) throws(TableError) {
+        // By number: `for index in indexes` would copy every index (see `valueOf`) per write.
+        if uniqueIndexes.isEmpty { return }
+        let slab = slab  // read while the index is reached in place
         for i in uniqueIndexes {
             let valueOf = valueOf[i]
             let value = valueOf(row)
-            let found = withIndex(i) { $0.holder(of: value) { valueOf(slab.row($0)!) == value } }
+            let found = indexes[i].holder(of: value) { valueOf(slab.row($0)!) == value }
             guard let holder = found, holder != slot else { continue }
             if slab[holder].expiry > now { throw .uniqueViolation(index: schema.indexes[i].name, value: value) }
             if !purge.contains(holder) { purge.append(holder) }

@@ -28,8 +28,8 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         }
     }
 
-    /// Starts loading what adding or removing `value` reads: a hash index's probe run, or the
-    /// prefixes of the ordered-index leaf that its search would otherwise miss on step by step.
+    /// Starts loading what adding or removing `value` reads: a hash index's word, or the
+    /// ordered-index leaf (words, slots, keys) that its search would otherwise miss on line by line.
     @inline(__always)
     func prefetch(_ value: IndexValue) {
         switch spec.kind {
@@ -65,8 +65,9 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
     }
 
     /// Some live-or-expired slot holding `value`, if any (used for unique checks); `holds` tells
-    /// whether a slot's record has the value (hash candidates are only probable).
-    func holder(of value: IndexValue, _ holds: (Int32) -> Bool) -> Int32? {
+    /// whether a slot's record has the value (hash candidates are only probable). `mutating` only
+    /// to be reached in place, on every write to a table with a unique index (see `prefetchForWrite`).
+    mutating func holder(of value: IndexValue, _ holds: (Int32) -> Bool) -> Int32? {
         switch spec.kind {
         case .hash:
             var found: Int32?
@@ -96,9 +97,10 @@ public struct TableState<Row: TableRecord>: Sendable {
     var indexes: [SecondaryIndex<Row>]
     /// Numbers of the unique indexes, checked on every write.
     let uniqueIndexes: [Int]
-    /// Each index's column reader, by index number. Hot paths read columns here and reach an
-    /// index through `withIndex`: `indexes[i].spec` or a call on `indexes[i]` went through the
-    /// array's getter, which copied the whole index (a retain and release per array inside it).
+    /// Each index's column reader, by index number. Hot paths read columns here and call only
+    /// mutating methods on `indexes[i]`: reading `indexes[i].spec`, or calling a non-mutating method
+    /// on `indexes[i]`, goes through the array's getter, which copies the whole index (a retain and a
+    /// release per array inside it) — also through withUnsafeBufferPointer (measured with callgrind).
     let valueOf: [@Sendable (Row) -> IndexValue]
     var feed: ChangeFeed<Row>
     var nextPosition: UInt64
@@ -196,18 +198,12 @@ public struct TableState<Row: TableRecord>: Sendable {
         }
     }
 
-    /// Runs `body` on index `i` in place (see `valueOf`).
-    @inline(__always)
-    func withIndex<R>(_ i: Int, _ body: (borrowing SecondaryIndex<Row>) -> R) -> R {
-        indexes.withUnsafeBufferPointer { body($0[i]) }
-    }
-
     /// Moves every slot holding `value` in hash index `i` out of its probe table (see `HashIndex`).
     mutating func promoteHeavy(_ i: Int, _ value: IndexValue) {
-        let column = indexes[i].spec.column
+        let valueOf = valueOf[i]
         var slots: [Int32] = []
         _ = indexes[i].hash.forEachCandidate(value) { slot in
-            if column.value(slab.row(slot)!) == value { slots.append(slot) }
+            if valueOf(slab.row(slot)!) == value { slots.append(slot) }
             return true
         }
         indexes[i].hash.promote(value, slots)

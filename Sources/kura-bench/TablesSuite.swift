@@ -83,9 +83,12 @@ enum TablesSuite {
 
         // --indexes hash|ordered|none: the same run with fewer indexes, to split a figure's cost.
         var indexes = schema.indexes
-        if let i = arguments.firstIndex(of: "--indexes"), i + 1 < arguments.count {
-            let kinds: [String: IndexKind] = ["hash": .hash, "ordered": .ordered]
-            indexes = indexes.filter { kinds[arguments[i + 1]] == $0.kind }
+        if let i = arguments.firstIndex(of: "--indexes") {
+            let kinds: [String: IndexKind?] = ["hash": .hash, "ordered": .ordered, "none": nil]
+            guard i + 1 < arguments.count, let kind = kinds[arguments[i + 1]] else {
+                throw BenchError("--indexes takes hash, ordered or none")
+            }
+            indexes = indexes.filter { $0.kind == kind }
             report.note("indexes: \(indexes.map(\.name))")
         }
         let table = Table(TableSchema<BenchRow>(name: "bench", indexes: indexes), clock: MonotonicClock())
