@@ -40,9 +40,17 @@ typedef struct {
     size_t bodyBlocks;
     size_t tailBlocks;  // 1 or 2 while busy; 0 when idle
     size_t tailDone;
-    size_t message;
+    uint64_t *digest;   // where the four digest words go
+    uint64_t ticket;
     uint8_t tail[2 * BLOCK];
 } Lane;
+
+/// Eight lanes and their chaining values: state[j][i] is word j of lane i.
+typedef struct {
+    Lane lanes[LANES];
+    uint64_t state[8][LANES] __attribute__((aligned(64)));
+    int busy;
+} Lanes;
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -134,25 +142,67 @@ static void compress8(uint64_t state[8][LANES], const uint8_t *base, const int64
 }
 #endif
 
-/// Puts message `m` in `lane`: its whole blocks are read in place, the rest is copied and padded.
-static void start(Lane *lane, uint64_t state[8][LANES], int i, size_t m, const void *const *messages,
-                  const size_t *lengths) {
-    size_t length = lengths[m];
+/// Puts a message in idle lane `i`: its whole blocks are read in place, the rest is copied and padded.
+static void start(Lanes *l, int i, const void *message, size_t length, uint64_t *digest, uint64_t ticket) {
+    Lane *lane = &l->lanes[i];
     size_t rest = length % BLOCK;
-    lane->body = messages[m];
+    lane->body = message;
     lane->bodyBlocks = length / BLOCK;
     lane->tailBlocks = rest < BLOCK - 16 ? 1 : 2;
     lane->tailDone = 0;
-    lane->message = m;
+    lane->digest = digest;
+    lane->ticket = ticket;
     memset(lane->tail, 0, sizeof lane->tail);
-    if (rest > 0) memcpy(lane->tail, (const uint8_t *)messages[m] + length - rest, rest);
+    if (rest > 0) memcpy(lane->tail, (const uint8_t *)message + length - rest, rest);
     lane->tail[rest] = 0x80;
     // The length in bits, a 128-bit big-endian number at the end of the last block.
     uint8_t *end = lane->tail + lane->tailBlocks * BLOCK;
     uint64_t bits = (uint64_t)length << 3;
     for (int k = 0; k < 8; k++) end[-1 - k] = (uint8_t)(bits >> (8 * k));
     end[-9] = (uint8_t)(length >> 61);
-    for (int j = 0; j < 8; j++) state[j][i] = IV[j];
+    for (int j = 0; j < 8; j++) l->state[j][i] = IV[j];
+    l->busy++;
+}
+
+static int idleLane(const Lanes *l) {
+    for (int i = 0; i < LANES; i++) if (l->lanes[i].tailBlocks == 0) return i;
+    return -1;
+}
+
+/// One kernel call: whole blocks run several at a time while every busy lane has them; a padded
+/// block runs alone. Lanes that finish write their digest and go idle.
+static void advance(Lanes *l) {
+    static const uint8_t idle[BLOCK];  // what an idle lane hashes; its result is never read
+    size_t n = SIZE_MAX;
+    int64_t offset[LANES], step[LANES];
+    for (int i = 0; i < LANES; i++) {
+        const Lane *lane = &l->lanes[i];
+        const uint8_t *p = idle;
+        step[i] = 0;
+        if (lane->tailBlocks > 0 && lane->bodyBlocks > 0) {
+            p = lane->body;
+            step[i] = BLOCK;
+            if (lane->bodyBlocks < n) n = lane->bodyBlocks;
+        } else if (lane->tailBlocks > 0) {
+            p = lane->tail + lane->tailDone * BLOCK;
+            n = 1;
+        }
+        offset[i] = (int64_t)((intptr_t)p - (intptr_t)idle);
+    }
+    compress8(l->state, idle, offset, step, n);
+    for (int i = 0; i < LANES; i++) {
+        Lane *lane = &l->lanes[i];
+        if (lane->tailBlocks == 0) continue;
+        if (lane->bodyBlocks > 0) {
+            lane->body += n * BLOCK;
+            lane->bodyBlocks -= n;
+            continue;
+        }
+        if (++lane->tailDone < lane->tailBlocks) continue;
+        for (int j = 0; j < 4; j++) lane->digest[j] = l->state[j][i];
+        lane->tailBlocks = 0;
+        l->busy--;
+    }
 }
 
 typedef struct {
@@ -171,48 +221,46 @@ void kura_sha512_256_many(const void *const *messages, const size_t *lengths, si
     if (order == NULL) abort();
     for (size_t m = 0; m < count; m++) order[m] = (Order){lengths[m], m};
     qsort(order, count, sizeof *order, longerFirst);
-
-    static const uint8_t idle[BLOCK];  // what an idle lane hashes; its result is never read
-    Lane lanes[LANES];
-    uint64_t state[8][LANES] __attribute__((aligned(64)));
-    size_t next = 0, busy = 0;
-    for (int i = 0; i < LANES; i++) {
-        lanes[i].tailBlocks = 0;
-        if (next < count) { start(&lanes[i], state, i, order[next++].message, messages, lengths); busy++; }
-    }
-    while (busy > 0) {
-        // Whole blocks run several at a time while every busy lane has them; a padded block runs alone.
-        size_t n = SIZE_MAX;
-        int64_t offset[LANES], step[LANES];
-        for (int i = 0; i < LANES; i++) {
-            const Lane *lane = &lanes[i];
-            const uint8_t *p = idle;
-            step[i] = 0;
-            if (lane->tailBlocks > 0 && lane->bodyBlocks > 0) {
-                p = lane->body;
-                step[i] = BLOCK;
-                if (lane->bodyBlocks < n) n = lane->bodyBlocks;
-            } else if (lane->tailBlocks > 0) {
-                p = lane->tail + lane->tailDone * BLOCK;
-                n = 1;
-            }
-            offset[i] = (int64_t)((intptr_t)p - (intptr_t)idle);
+    Lanes l = {.busy = 0};
+    size_t next = 0;
+    do {
+        for (int i; next < count && (i = idleLane(&l)) >= 0; next++) {
+            size_t m = order[next].message;
+            start(&l, i, messages[m], lengths[m], digests + 4 * m, next);
         }
-        compress8(state, idle, offset, step, n);
-        for (int i = 0; i < LANES; i++) {
-            Lane *lane = &lanes[i];
-            if (lane->tailBlocks == 0) continue;
-            if (lane->bodyBlocks > 0) {
-                lane->body += n * BLOCK;
-                lane->bodyBlocks -= n;
-                continue;
-            }
-            if (++lane->tailDone < lane->tailBlocks) continue;
-            for (int j = 0; j < 4; j++) digests[4 * lane->message + j] = state[j][i];
-            lane->tailBlocks = 0;
-            busy--;
-            if (next < count) { start(lane, state, i, order[next++].message, messages, lengths); busy++; }
-        }
-    }
+        advance(&l);
+    } while (l.busy > 0 || next < count);
     free(order);
+}
+
+struct kura_sha512x8_stream {
+    Lanes lanes;
+    uint64_t tickets;
+};
+
+kura_sha512x8_stream *kura_sha512x8_stream_new(void) {
+    kura_sha512x8_stream *s = aligned_alloc(64, (sizeof *s + 63) / 64 * 64);
+    if (s == NULL) abort();
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+void kura_sha512x8_stream_free(kura_sha512x8_stream *s) { free(s); }
+
+uint64_t kura_sha512x8_stream_add(kura_sha512x8_stream *s, const void *message, size_t length, uint64_t *digest) {
+    while (s->lanes.busy == LANES) advance(&s->lanes);
+    start(&s->lanes, idleLane(&s->lanes), message, length, digest, s->tickets);
+    return s->tickets++;
+}
+
+void kura_sha512x8_stream_finish(kura_sha512x8_stream *s, uint64_t through) {
+    for (;;) {
+        int waiting = 0;
+        for (int i = 0; i < LANES; i++) {
+            const Lane *lane = &s->lanes.lanes[i];
+            if (lane->tailBlocks > 0 && lane->ticket <= through) waiting = 1;
+        }
+        if (!waiting) return;
+        advance(&s->lanes);
+    }
 }

@@ -84,6 +84,30 @@ public final class ChunkHasher {
     }
 }
 
+/// SHA-512/256 lanes kept full across calls (CSHA512's stream), for chunks that arrive one at a time.
+/// One per thread.
+final class LaneStream {
+    private let stream: OpaquePointer
+
+    /// nil unless the digest is SHA-512/256 and the CPU has lanes.
+    init?(_ digest: ChunkDigest) {
+        guard digest == .sha512_256, ChunkHasher.lanes else { return nil }
+        stream = kura_sha512x8_stream_new()
+    }
+
+    deinit { kura_sha512x8_stream_free(stream) }
+
+    /// Queues `bytes`; their digest's four words go to `digest` by the time `finish(through:)` passes
+    /// the returned ticket. Both must stay valid until then.
+    func add(_ bytes: UnsafeRawBufferPointer, digest: UnsafeMutablePointer<UInt64>) -> UInt64 {
+        kura_sha512x8_stream_add(stream, bytes.baseAddress, bytes.count, digest)
+    }
+
+    func finish(through ticket: UInt64) {
+        kura_sha512x8_stream_finish(stream, ticket)
+    }
+}
+
 /// The few libcrypto 3 entry points a digest needs, resolved once.
 struct OpenSSLDigests: @unchecked Sendable {
     // Safe to share: function pointers and two fetched EVP_MD objects, which OpenSSL documents as

@@ -159,10 +159,7 @@ public enum Extractor {
                             continue
                         }
                     }
-                    if let error = run.append(placement.size, id: unverified, alsoAt: placement.offsets.dropFirst()) {
-                        fileFailure = error
-                        break batches
-                    }
+                    run.append(placement.size, id: unverified, alsoAt: placement.offsets.dropFirst())
                 }
             }
             if fileFailure == nil { fileFailure = run.flush() }

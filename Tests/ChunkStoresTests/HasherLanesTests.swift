@@ -2,7 +2,7 @@
 // mix of lengths around SHA-512's block (128 bytes) and padding (112) edges, and however many chunks
 // share the lanes — lanes that finish take the next chunk, longest first.
 import Chunks
-import ChunkStores
+@testable import ChunkStores
 import ChunksTesting
 import Foundation
 import Testing
@@ -43,6 +43,37 @@ import Testing
         let chunks = (0...300).map { randomBytes($0, seed: UInt64(1000 + $0)) }
         let ids = withBuffers(chunks) { ChunkHasher(.sha512_256).ids(of: $0) }
         #expect(ids == chunks.map { ChunkDigest.sha512_256.id(of: $0) })
+    }
+
+    /// The stream (extract's runs): chunks added one at a time, digests asked for at random points,
+    /// always of a prefix of the chunks; every one asked for is written, and right.
+    @Test func streamFinishesWhatIsAskedFor() throws {
+        try #require(Self.cpuHasLanes)
+        let lanes = try #require(LaneStream(.sha512_256))
+        #expect(LaneStream(.sha256) == nil)
+        let chunks = (0..<120).map { randomBytes(($0 * 7919) % 140_000, seed: UInt64(500 + $0)) }
+        let digests = UnsafeMutablePointer<UInt64>.allocate(capacity: 4 * chunks.count)
+        defer { digests.deallocate() }
+        digests.initialize(repeating: 0, count: 4 * chunks.count)
+        var seed: UInt64 = 3
+        withBuffers(chunks) { buffers in
+            for (k, buffer) in buffers.enumerated() {
+                #expect(lanes.add(buffer, digest: digests + 4 * k) == UInt64(k))
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                guard seed >> 61 == 0 else { continue }
+                let through = Int(seed >> 20) % (k + 1)
+                lanes.finish(through: UInt64(through))
+                for j in 0...through {
+                    let d = digests + 4 * j
+                    #expect(ChunkID(words: (d[0], d[1], d[2], d[3])) == ChunkDigest.sha512_256.id(of: chunks[j]), "chunk \(j)")
+                }
+            }
+            lanes.finish(through: UInt64(chunks.count - 1))
+        }
+        for j in chunks.indices {
+            let d = digests + 4 * j
+            #expect(ChunkID(words: (d[0], d[1], d[2], d[3])) == ChunkDigest.sha512_256.id(of: chunks[j]), "chunk \(j)")
+        }
     }
 
     func withBuffers<T>(_ chunks: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> T) -> T {

@@ -18,4 +18,19 @@ int kura_sha512x8_available(void);
 /// - Precondition: `kura_sha512x8_available()`.
 void kura_sha512_256_many(const void *const *messages, const size_t *lengths, size_t count, uint64_t *digests);
 
+/// Lanes kept full across calls, for callers that get chunks one at a time (extract's output runs):
+/// a chunk is hashed while later ones are added, and the kernel runs with all eight lanes busy
+/// until a caller needs a digest. Not thread-safe: one per thread.
+typedef struct kura_sha512x8_stream kura_sha512x8_stream;
+
+kura_sha512x8_stream *kura_sha512x8_stream_new(void);
+void kura_sha512x8_stream_free(kura_sha512x8_stream *stream);
+
+/// Adds a message, which must stay readable, and `digest` writable (4 words), until its digest is
+/// written. Hashes first if all lanes are busy. Returns the message's ticket: 0, 1, 2, … per stream.
+uint64_t kura_sha512x8_stream_add(kura_sha512x8_stream *stream, const void *message, size_t length, uint64_t *digest);
+
+/// Hashes until every message whose ticket is at most `through` has its digest written.
+void kura_sha512x8_stream_finish(kura_sha512x8_stream *stream, uint64_t through);
+
 #endif
