@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "Raft", swiftSettings: strict),
         .target(name: "Linearizability", swiftSettings: strict),
         .target(name: "CCRC32C"),
+        .target(name: "CSHA512"),
         .target(name: "GlobalDatabase", swiftSettings: strict),
         // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
         .target(
@@ -44,7 +45,7 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
 
         // MARK: layer 1 — shells and adapters
-        .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd"], swiftSettings: strict),
+        .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd", "CSHA512"], swiftSettings: strict),
         .target(name: "ChunksTesting", dependencies: ["Chunks", "Raft"], swiftSettings: strict),
         .target(name: "RaftRuntime", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
         .target(name: "RaftSimulation", dependencies: ["Raft", "Linearizability"], swiftSettings: strict),

@@ -6,6 +6,10 @@
 // SHA-512/256 (`openssl speed -evp sha512-256 -bytes 65536` against kura-bench's figure). casync hashes
 // with OpenSSL too. The library is looked up at run time (dlopen), so kura still runs where it is
 // absent, and its answers are checked against swift-crypto once before it is trusted.
+//
+// Many chunks at once go eight abreast through AVX-512 lanes where the CPU has them (CSHA512):
+// one SHA-512 stream cannot use the vector unit for its rounds, eight independent ones can.
+import CSHA512
 import Chunks
 
 #if canImport(Glibc)
@@ -33,6 +37,43 @@ public final class ChunkHasher {
     /// Whether the OpenSSL path is in use (for benchmark notes and tests).
     public var usesOpenSSL: Bool { openSSL != nil }
 
+    /// Whether `ids(of:)` hashes in vector lanes on this CPU (SHA-512/256 with AVX-512).
+    public var usesLanes: Bool { digest == .sha512_256 && Self.lanes }
+
+    /// Checked once: the CPU has AVX-512 and the lanes agree with swift-crypto on sizes around the
+    /// block and padding edges.
+    static let lanes: Bool = {
+        guard kura_sha512x8_available() != 0 else { return false }
+        var sample = [UInt8](repeating: 0, count: 1000)
+        for i in sample.indices { sample[i] = UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
+        let sizes = [0, 1, 111, 112, 127, 128, 129, 239, 240, 256, 1000]
+        return sample.withUnsafeBytes { all in
+            let chunks = sizes.map { UnsafeRawBufferPointer(rebasing: all[0..<$0]) }
+            return laneIDs(of: chunks) == chunks.map { ChunkDigest.sha512_256.id(of: $0) }
+        }
+    }()
+
+    /// Lanes pay when several chunks share them; a chunk or two go faster through one stream.
+    static let fewestForLanes = 3
+
+    /// The IDs of `chunks`, in order; the same as `id(of:)` on each.
+    public func ids(of chunks: [UnsafeRawBufferPointer]) -> [ChunkID] {
+        guard usesLanes, chunks.count >= Self.fewestForLanes else { return chunks.map { id(of: $0) } }
+        return Self.laneIDs(of: chunks)
+    }
+
+    private static func laneIDs(of chunks: [UnsafeRawBufferPointer]) -> [ChunkID] {
+        let messages = chunks.map { UnsafeRawPointer($0.baseAddress) }
+        let lengths = chunks.map(\.count)
+        var words = [UInt64](repeating: 0, count: 4 * chunks.count)
+        words.withUnsafeMutableBufferPointer { out in
+            kura_sha512_256_many(messages, lengths, chunks.count, out.baseAddress!)
+        }
+        return (0..<chunks.count).map { i in
+            ChunkID(words: (words[4 * i], words[4 * i + 1], words[4 * i + 2], words[4 * i + 3]))
+        }
+    }
+
     public func id(of bytes: UnsafeRawBufferPointer) -> ChunkID {
         guard let (library, context, md) = openSSL else { return digest.id(of: bytes) }
         guard let id = library.hash(bytes, context: context, md: md) else {
@@ -40,6 +81,30 @@ public final class ChunkHasher {
             return digest.id(of: bytes)
         }
         return id
+    }
+}
+
+/// SHA-512/256 lanes kept full across calls (CSHA512's stream), for chunks that arrive one at a time.
+/// One per thread.
+final class LaneStream {
+    private let stream: OpaquePointer
+
+    /// nil unless the digest is SHA-512/256 and the CPU has lanes.
+    init?(_ digest: ChunkDigest) {
+        guard digest == .sha512_256, ChunkHasher.lanes else { return nil }
+        stream = kura_sha512x8_stream_new()
+    }
+
+    deinit { kura_sha512x8_stream_free(stream) }
+
+    /// Queues `bytes`; their digest's four words go to `digest` by the time `finish(through:)` passes
+    /// the returned ticket. Both must stay valid until then.
+    func add(_ bytes: UnsafeRawBufferPointer, digest: UnsafeMutablePointer<UInt64>) -> UInt64 {
+        kura_sha512x8_stream_add(stream, bytes.baseAddress, bytes.count, digest)
+    }
+
+    func finish(through ticket: UInt64) {
+        kura_sha512x8_stream_finish(stream, ticket)
     }
 }
 

@@ -122,7 +122,7 @@ public enum Extractor {
         let outcome = Mutex<(ExtractStatistics, [ChunkStoreError], FileIOError?)>((ExtractStatistics(), [], nil))
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
             let loader = ChunkLoader(store: store, digest: digest, maxChunkSize: Int(index.chunkSizeMax))
-            let run = OutputRun(output: output, maxChunkSize: Int(index.chunkSizeMax))
+            let run = OutputRun(output: output, hasher: loader.hasher, maxChunkSize: Int(index.chunkSizeMax))
             var local = ExtractStatistics()
             var failures: [ChunkStoreError] = []
             var fileFailure: FileIOError?
@@ -143,26 +143,27 @@ public enum Extractor {
                     case .success(let pointer): destination = pointer
                     case .failure(let error): fileFailure = error; break batches
                     }
+                    // A seed's bytes were verified by `sources`; the store's are verified by the run.
+                    var unverified: ChunkID? = nil
                     if let seeded = sources.bytes(of: placement.id, size: placement.size, hasher: loader.hasher) {
                         destination.copyMemory(from: seeded.baseAddress!, byteCount: seeded.count)
                         local.chunksFromSeeds += placement.offsets.count
                     } else {
                         if sources.holds(placement.id) { local.seedMismatches += 1 }
                         do throws(ChunkStoreError) {
-                            try loader.load(placement.id, size: placement.size, into: destination)
+                            try loader.load(placement.id, size: placement.size, into: destination, verify: false)
                             local.chunksFromStore += placement.offsets.count
+                            unverified = placement.id
                         } catch {
                             failures.append(error)
                             continue
                         }
                     }
-                    let data = run.append(placement.size)
-                    for offset in placement.offsets.dropFirst() {
-                        if let error = output.write(data, at: offset) { fileFailure = error; break batches }
-                    }
+                    run.append(placement.size, id: unverified, alsoAt: placement.offsets.dropFirst())
                 }
             }
             if fileFailure == nil { fileFailure = run.flush() }
+            failures.append(contentsOf: run.failures)
             outcome.withLock { state in
                 state.0.chunks += local.chunks
                 state.0.chunksFromStore += local.chunksFromStore

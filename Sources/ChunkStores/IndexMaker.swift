@@ -50,6 +50,10 @@ public enum IndexMaker {
         ).1
     }
 
+    /// Chunks a worker takes at once. With hashing lanes, enough that lanes which finish early find
+    /// another chunk (they take the longest first); else few, so progress is smooth.
+    static let batch = ChunkHasher.lanes ? 32 : 8
+
     static func storeChunks(
         _ bytes: UnsafeRawBufferPointer, cuts: [Int], digest: ChunkDigest, expected: [ChunkID]?,
         store: (any WritableChunkStore)?, workers: Int, progress: (@Sendable (Int) -> Void)?
@@ -61,7 +65,7 @@ public enum IndexMaker {
         let next = Atomic<Int>(0)
         let claimed = Mutex<Set<ChunkID>>([])
         let outcome = Mutex<(MakeStatistics, ChunkStoreError?)>((MakeStatistics(), nil))
-        let batch = 8
+        let batch = Self.batch
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
             let bytes = shared.bytes
             let codec = store == nil ? nil : ChunkCodec()
@@ -71,10 +75,13 @@ public enum IndexMaker {
             work: while outcome.withLock({ $0.1 == nil }) {
                 let first = next.wrappingAdd(batch, ordering: .relaxed).oldValue
                 if first >= cuts.count { break }
-                for k in first..<min(first + batch, cuts.count) {
+                let taken = first..<min(first + batch, cuts.count)
+                let chunks = taken.map { k in UnsafeRawBufferPointer(rebasing: bytes[(k == 0 ? 0 : cuts[k - 1])..<cuts[k]]) }
+                let batchIDs = hasher.ids(of: chunks)
+                for k in taken {
                     let start = k == 0 ? 0 : cuts[k - 1]
-                    let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<cuts[k]])
-                    let id = hasher.id(of: chunk)
+                    let chunk = chunks[k - first]
+                    let id = batchIDs[k - first]
                     slots.slots[k] = id
                     local.chunks += 1
                     local.bytesIn += chunk.count
