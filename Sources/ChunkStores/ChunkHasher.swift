@@ -40,10 +40,12 @@ public final class ChunkHasher {
     /// Whether `ids(of:)` hashes in vector lanes on this CPU (SHA-512/256 with AVX-512).
     public var usesLanes: Bool { digest == .sha512_256 && Self.lanes }
 
-    /// Checked once: the CPU has AVX-512 and the lanes agree with swift-crypto on sizes around the
-    /// block and padding edges.
+    /// Checked once: the CPU has AVX-512, the lanes agree with swift-crypto on sizes around the
+    /// block and padding edges, and the environment does not set KURA_HASH_LANES=0 (an operator's
+    /// switch, to compare or to rule the lanes out; the tests use it to run the one-stream paths).
     static let lanes: Bool = {
-        guard kura_sha512x8_available() != 0 else { return false }
+        let off = getenv("KURA_HASH_LANES").map { String(cString: $0) == "0" } ?? false
+        guard !off, kura_sha512x8_available() != 0 else { return false }
         var sample = [UInt8](repeating: 0, count: 1000)
         for i in sample.indices { sample[i] = UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
         let sizes = [0, 1, 111, 112, 127, 128, 129, 239, 240, 256, 1000]

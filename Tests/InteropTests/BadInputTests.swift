@@ -21,10 +21,13 @@ import Testing
     }
 
     /// Runs `kura extract` onto a target that (if `existing`) holds other bytes; expects failure naming `problem`.
-    func expectExtractFails(_ dir: TemporaryDirectory, index: String = "in.caibx", problem: String, existing: Bool) throws {
+    func expectExtractFails(
+        _ dir: TemporaryDirectory, index: String = "in.caibx", problem: String, existing: Bool,
+        environment: [String: String] = [:]
+    ) throws {
         let before = randomBytes(1000, seed: 99)
         if existing { try dir.write("out.bin", before) } else { try? FileManager.default.removeItem(atPath: dir.file("out.bin")) }
-        let result = try Tools.run(Tools.kura, ["extract", "-s", "store", index, "out.bin"], in: dir.path)
+        let result = try Tools.run(Tools.kura, ["extract", "-s", "store", index, "out.bin"], in: dir.path, environment: environment)
         #expect(result.status != 0)
         #expect(result.stderr.contains(problem), "stderr: \(result.stderr)")
         if existing {
@@ -83,6 +86,26 @@ import Testing
         let repair = try Tools.run(Tools.kura, ["verify", "-s", "store", "--repair"], in: dir.path)
         #expect(repair.status == 0)
         #expect(!dir.exists(victim))
+    }
+
+    /// Without hashing lanes (KURA_HASH_LANES=0: the paths a CPU without AVX-512 takes), make writes
+    /// the same index, extract rebuilds the file, and a chunk whose bytes do not match is still named.
+    @Test func withoutHashingLanes() throws {
+        let (dir, index) = try fixture()
+        defer { dir.cleanup() }
+        let off = ["KURA_HASH_LANES": "0"]
+        let make = try Tools.run(Tools.kura, ["make", "-s", "store", "again.caibx", "in.bin"], in: dir.path, environment: off)
+        #expect(make.status == 0, "\(make.stderr)")
+        #expect(try dir.read("again.caibx") == dir.read("in.caibx"))
+        let extract = try Tools.run(Tools.kura, ["extract", "-s", "store", "in.caibx", "out.bin"], in: dir.path, environment: off)
+        #expect(extract.status == 0, "\(extract.stderr)")
+        #expect(try dir.read("out.bin") == dir.read("in.bin"))
+        let victim = chunkPath(index, 2)
+        try FileManager.default.removeItem(atPath: dir.file(victim))
+        try FileManager.default.copyItem(atPath: dir.file(chunkPath(index, 0)), toPath: dir.file(victim))
+        for existing in [false, true] {
+            try expectExtractFails(dir, problem: "chunk \(index.entries[2].id) is invalid", existing: existing, environment: off)
+        }
     }
 
     @Test func garbageInsteadOfZstd() throws {

@@ -24,9 +24,15 @@ enum Tools {
     static let casync = "/usr/bin/casync"
 
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], in directory: String, stdin: String? = nil) throws -> ToolResult {
+    static func run(
+        _ executable: String, _ arguments: [String], in directory: String, stdin: String? = nil,
+        environment: [String: String] = [:]
+    ) throws -> ToolResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = directory + "/.stdout-\(UUID().uuidString)"
