@@ -132,17 +132,26 @@ func waitForConvergence(_ cluster: ProcessCluster, _ client: KuraClient, timeout
         try await Task.sleep(for: .milliseconds(200))
     }
     guard case .ok = barrier else { throw ClusterTestError("barrier write failed: \(barrier)") }
+    // What the last look saw, for the failure message: which replica lagged, and where.
+    var seen = "no status read"
     while ContinuousClock.now < deadline {
         let leader = try await waitForLeader(cluster)
         let target = try await client.status(of: leader).commit
         var statuses: [ReplicaStatus] = []
+        var lines = ["leader \(leader.rawValue) commit \(target)"]
         for id in cluster.processes.keys.sorted() {
-            if let s = try? await client.status(of: id) { statuses.append(s) }
+            if let s = try? await client.status(of: id) {
+                statuses.append(s)
+                lines.append("replica \(s.id): \(s.role) term \(s.term) commit \(s.commit) applied \(s.applied) last \(s.lastIndex)")
+            } else {
+                lines.append("replica \(id.rawValue): no status")
+            }
         }
+        seen = lines.joined(separator: "; ")
         if statuses.count == cluster.processes.count, statuses.allSatisfy({ $0.applied >= target }) { return statuses }
         try await Task.sleep(for: .milliseconds(200))
     }
-    throw ClusterTestError("replicas did not converge within \(timeout)")
+    throw ClusterTestError("replicas did not converge within \(timeout): \(seen)")
 }
 
 struct ClusterTestError: Error, CustomStringConvertible {
