@@ -10,14 +10,21 @@ public enum IndexVerifier {
         precondition(UInt64(bytes.count) == index.blobSize, "file of \(bytes.count) bytes, index of \(index.blobSize)")
         let shared = SharedBytes(bytes: bytes)
         let found = Mutex<[Int]>([])
-        let stride = max(1, workers)
+        let next = Atomic<Int>(0)
         let digest = index.digest
-        DispatchQueue.concurrentPerform(iterations: stride) { worker in
+        // Batches of consecutive entries, hashed together (ChunkHasher's lanes where the CPU has them).
+        let batch = 32
+        DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
+            let hasher = ChunkHasher(digest)
             var local: [Int] = []
-            for k in Swift.stride(from: worker, to: index.count, by: stride) {
-                let start = Int(index.start(of: k))
-                let chunk = UnsafeRawBufferPointer(rebasing: shared.bytes[start..<Int(index.entries[k].end)])
-                if digest.id(of: chunk) != index.entries[k].id { local.append(k) }
+            while true {
+                let first = next.wrappingAdd(batch, ordering: .relaxed).oldValue
+                if first >= index.count { break }
+                let taken = first..<min(first + batch, index.count)
+                let chunks = taken.map { k in
+                    UnsafeRawBufferPointer(rebasing: shared.bytes[Int(index.start(of: k))..<Int(index.entries[k].end)])
+                }
+                for (k, id) in zip(taken, hasher.ids(of: chunks)) where id != index.entries[k].id { local.append(k) }
             }
             found.withLock { $0.append(contentsOf: local) }
         }

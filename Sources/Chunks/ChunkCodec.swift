@@ -48,21 +48,25 @@ public final class ChunkCodec {
         }
     }
 
+    /// The uncompressed bytes of `chunk`, not yet checked against its ID: for callers that hash
+    /// many chunks at once (kura verify). Size and frame checks are the same as `decode`'s.
+    public func uncompressed(_ chunk: StoredChunk, expectedSize: Int? = nil) throws(ChunkStoreError) -> [UInt8] {
+        let data = switch chunk.form {
+        case .uncompressed: chunk.bytes
+        case .compressed: try decompress(chunk.bytes, id: chunk.id, expectedSize: expectedSize)
+        }
+        if let expectedSize, data.count != expectedSize {
+            throw .invalid(chunk.id, reason: "holds \(data.count) bytes, the index says \(expectedSize)")
+        }
+        return data
+    }
+
     /// The uncompressed bytes of `chunk`, checked against its ID.
     /// - Parameter expectedSize: the size the index gives, when known; a frame that decodes to more is refused.
     public func decode(
         _ chunk: StoredChunk, digest: ChunkDigest, expectedSize: Int? = nil
     ) throws(ChunkStoreError) -> [UInt8] {
-        let data: [UInt8]
-        switch chunk.form {
-        case .uncompressed:
-            data = chunk.bytes
-        case .compressed:
-            data = try decompress(chunk.bytes, id: chunk.id, expectedSize: expectedSize)
-        }
-        if let expectedSize, data.count != expectedSize {
-            throw .invalid(chunk.id, reason: "holds \(data.count) bytes, the index says \(expectedSize)")
-        }
+        let data = try uncompressed(chunk, expectedSize: expectedSize)
         let actual = digest.id(of: data)
         guard actual == chunk.id else {
             throw .invalid(chunk.id, reason: "content hashes to \(actual) (\(digest.rawValue))")

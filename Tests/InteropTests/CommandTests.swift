@@ -85,4 +85,30 @@ import Testing
         let wrongChop = try Tools.run(Tools.kura, ["chop", "-s", "chopped2", "v2.caibx", "changed.bin"], in: dir.path)
         #expect(wrongChop.status != 0)
     }
+
+    /// verify re-hashes a whole store: chunks of either digest pass (a store may hold both, as
+    /// casync's do), and each bad one is named with its reason — with and without hashing lanes.
+    @Test(arguments: [[:], ["KURA_HASH_LANES": "0"]])
+    func verifyAcceptsEitherDigestAndNamesEachBadChunk(environment: [String: String]) throws {
+        let (dir, _, _) = try twoVersions()
+        defer { dir.cleanup() }
+        try dir.write("other.bin", randomBytes(300_000, seed: 33))
+        let make = try Tools.run(Tools.kura, ["make", "-s", "store", "--digest", "sha256", "other.caibx", "other.bin"], in: dir.path)
+        try #require(make.status == 0, "\(make.stderr)")
+        let good = try Tools.run(Tools.kura, ["verify", "-s", "store"], in: dir.path, environment: environment)
+        #expect(good.status == 0, "\(good.stderr)")
+        let ids = try storedIDs(dir, "store").sorted()
+        for (k, hex) in [ids[0], ids[ids.count / 2]].enumerated() {
+            let path = dir.file("store/\(hex.prefix(4))/\(hex).cacnk")
+            try FileManager.default.removeItem(atPath: path)
+            try Data(randomBytes(1000 + k, seed: UInt64(40 + k)).withUnsafeBytes { ChunkCodec().compress($0) }).write(to: URL(fileURLWithPath: path))
+        }
+        let bad = try Tools.run(Tools.kura, ["verify", "-s", "store"], in: dir.path, environment: environment)
+        #expect(bad.status != 0)
+        for hex in [ids[0], ids[ids.count / 2]] {
+            #expect(bad.stderr.contains("bad chunk \(hex)"), "\(bad.stderr)")
+        }
+        #expect(bad.stderr.contains("content hashes to"))
+        #expect(bad.stderr.contains("\(ids.count) chunks checked, 2 bad"), "\(bad.stderr)")
+    }
 }
