@@ -198,14 +198,18 @@ public enum Extractor {
         let shared = SharedBytes(bytes: file.bytes)
         let digest = index.digest
         let stride = max(1, workers)
+        // Each worker hashes every stride-th batch of 32 chunks, together (the hasher's lanes).
+        let batch = 32
         DispatchQueue.concurrentPerform(iterations: stride) { worker in
             var found: [SeedSources.Span] = []
             let hasher = ChunkHasher(digest)
-            for w in Swift.stride(from: worker, to: wanted.count, by: stride) {
-                let k = wanted[w]
-                let start = k == 0 ? 0 : cuts[k - 1]
-                let id = hasher.id(of: UnsafeRawBufferPointer(rebasing: shared.bytes[start..<cuts[k]]))
-                found.append(SeedSources.Span(id: id, start: start, size: cuts[k] - start))
+            for first in Swift.stride(from: worker * batch, to: wanted.count, by: stride * batch) {
+                let taken = wanted[first..<min(first + batch, wanted.count)]
+                let starts = taken.map { k in k == 0 ? 0 : cuts[k - 1] }
+                let chunks = zip(taken, starts).map { k, start in UnsafeRawBufferPointer(rebasing: shared.bytes[start..<cuts[k]]) }
+                for ((k, start), id) in zip(zip(taken, starts), hasher.ids(of: chunks)) {
+                    found.append(SeedSources.Span(id: id, start: start, size: cuts[k] - start))
+                }
             }
             spans.withLock { $0.append(contentsOf: found) }
         }
