@@ -59,7 +59,7 @@ final class WriteBehind: Sendable {
         guard start else { return }
         started.wrappingAdd(1, ordering: .relaxed)
         queue.async { [self] in
-            let failure = FileIO.syncFileSystem(fd: fd) == 0 ? nil : FileIOError(path: path, operation: "syncfs", code: errno)
+            let failure = syncNow()
             state.withLock { state in
                 state.inFlight = false
                 if state.failure == nil { state.failure = failure }
@@ -72,6 +72,11 @@ final class WriteBehind: Sendable {
     func finish() throws(FileIOError) {
         queue.sync {}
         if let failure = state.withLock({ $0.failure }) { throw failure }
-        guard FileIO.syncFileSystem(fd: fd) == 0 else { throw FileIOError(path: path, operation: "syncfs", code: errno) }
+        if let failure = syncNow() { throw failure }
+    }
+
+    /// One syncfs through the store's descriptor; its error, if any.
+    private func syncNow() -> FileIOError? {
+        FileIO.syncFileSystem(fd: fd) == 0 ? nil : FileIOError(path: path, operation: "syncfs", code: errno)
     }
 }
