@@ -6,13 +6,17 @@ extension OrderedIndex {
     /// The first position whose entry satisfies `isAtOrAfter`, a predicate that is false, then
     /// true along the index order, false for every entry whose word is below `hint` and true for
     /// every entry whose word is above it (`hint(value)` gives such a word for a value).
+    /// `leafGuess` may be a rank `prefetchLeaf(of:)` returned for a value with this hint (or -1):
+    /// checked, it saves the search of the top level.
     @inline(__always)
-    func partitionPoint(hint: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> OrderedPosition {
+    func partitionPoint(
+        hint: UInt64, leafGuess: Int = -1, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool
+    ) -> OrderedPosition {
         let n = top.count
         guard n > 0 else { return OrderedPosition(leaf: 0, offset: 0) }
         // The first leaf whose first entry is at or after the target; the target may begin in the
         // leaf before it. Leaves whose first word equals the hint are told apart on whole entries.
-        var low = firstLeaf(atOrAbove: hint)
+        var low = isFirstLeaf(leafGuess, atOrAbove: hint) ? leafGuess : firstLeaf(atOrAbove: hint)
         if low < n && top[low].firstWord == hint {
             var high = firstLeaf(above: hint, from: low)
             while low < high {
@@ -28,8 +32,20 @@ extension OrderedIndex {
 
     /// The first entry at or after (value, key).
     @inline(__always)
-    func position(of value: IndexValue, _ key: Key) -> OrderedPosition {
-        partitionPoint(hint: hint(value)) { !$0.precedes(value, key) }
+    func position(of value: IndexValue, _ key: Key, leafGuess: Int = -1) -> OrderedPosition {
+        partitionPoint(hint: hint(value), leafGuess: leafGuess) { !$0.precedes(value, key) }
+    }
+
+    /// Whether `rank` is `firstLeaf(atOrAbove: hint)` — the first leaf whose first word is at
+    /// least `hint` — read on two entries of `top`. A rank found a moment before stays right
+    /// unless a leaf was split, merged or dropped, or a first word changed, in between.
+    @inline(__always)
+    func isFirstLeaf(_ rank: Int, atOrAbove hint: UInt64) -> Bool {
+        let n = top.count
+        guard rank >= 0 && rank <= n else { return false }
+        return top.withUnsafeBufferPointer { top in
+            (rank == n || top[rank].firstWord >= hint) && (rank == 0 || top[rank - 1].firstWord < hint)
+        }
     }
 
     /// The rank of the first leaf whose first word is at least `hint` (`leafCount` if none).
@@ -121,11 +137,16 @@ extension OrderedIndex {
 
     /// Starts loading the leaf where `value` would sit — its words, slots and keys — which a
     /// search and a memmove would otherwise miss on line by line. Found on words alone, so with
-    /// equal words it may not be the leaf the search picks: only a hint.
+    /// equal words it may not be the leaf the search picks: only a hint. Returns the rank of the
+    /// first leaf whose first word is at least the value's hint (-1 if the index is empty), which
+    /// a search for the value that follows soon may take as its `leafGuess`.
     @inline(__always)
-    func prefetchLeaf(of value: IndexValue) {
-        guard !top.isEmpty else { return }
-        prefetchLeaf(rank: max(firstLeaf(atOrAbove: hint(value)) - 1, 0))
+    @discardableResult
+    func prefetchLeaf(of value: IndexValue) -> Int {
+        guard !top.isEmpty else { return -1 }
+        let rank = firstLeaf(atOrAbove: hint(value))
+        prefetchLeaf(rank: max(rank - 1, 0))
+        return rank
     }
 
     @inline(__always)
