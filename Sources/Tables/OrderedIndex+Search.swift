@@ -50,8 +50,12 @@ extension OrderedIndex {
 
     /// The rank of the first leaf whose first word is at least `hint` (`leafCount` if none).
     @inline(__always)
-    func firstLeaf(atOrAbove hint: UInt64) -> Int {
-        let k = samples.withUnsafeBufferPointer { samples -> Int in
+    func firstLeaf(atOrAbove hint: UInt64) -> Int { firstLeaf(atOrAbove: hint, sample: sample(atOrAbove: hint)) }
+
+    /// The number of the first sample at or above `hint` (the leaf sought is in the block before it).
+    @inline(__always)
+    func sample(atOrAbove hint: UInt64) -> Int {
+        samples.withUnsafeBufferPointer { samples -> Int in
             var low = 0
             var high = samples.count
             while low < high {
@@ -60,13 +64,35 @@ extension OrderedIndex {
             }
             return low
         }
+    }
+
+    /// Starts loading the block of `top` that a search for `hint` reads, without waiting for it;
+    /// returns the sample number to hand to `prefetchLeaf(of:sample:)` once the block has arrived.
+    @inline(__always)
+    func prefetchTop(_ hint: UInt64) -> Int {
+        let k = sample(atOrAbove: hint)
+        if k > 0 { prefetchBlock(k) }
+        return k
+    }
+
+    /// Requests the four lines of top-level block `k - 1` (its leaves after the sampled one).
+    @inline(__always)
+    private func prefetchBlock(_ k: Int) {
+        top.withUnsafeBufferPointer { top in
+            let block = UnsafeRawPointer(top.baseAddress! + ((k - 1) * Self.blockSize + 1))
+            for line in 0..<(Self.blockSize * MemoryLayout<OrderedTop>.stride / 64) { prefetch(block + line * 64) }
+        }
+    }
+
+    /// `firstLeaf(atOrAbove:)` given `k = sample(atOrAbove: hint)`.
+    @inline(__always)
+    func firstLeaf(atOrAbove hint: UInt64, sample k: Int) -> Int {
         if k == 0 { return 0 }
         // top[(k - 1) · block].firstWord < hint <= top[k · block].firstWord, where those exist.
         var low = (k - 1) * Self.blockSize + 1
         var high = min(k * Self.blockSize, top.count)
+        prefetchBlock(k)
         return top.withUnsafeBufferPointer { top in
-            let block = UnsafeRawPointer(top.baseAddress! + low)
-            for line in 0..<(Self.blockSize * MemoryLayout<OrderedTop>.stride / 64) { prefetch(block + line * 64) }
             while low < high {
                 let mid = (low + high) >> 1
                 if top[mid].firstWord < hint { low = mid + 1 } else { high = mid }
@@ -139,14 +165,31 @@ extension OrderedIndex {
     /// search and a memmove would otherwise miss on line by line. Found on words alone, so with
     /// equal words it may not be the leaf the search picks: only a hint. Returns the rank of the
     /// first leaf whose first word is at least the value's hint (-1 if the index is empty), which
-    /// a search for the value that follows soon may take as its `leafGuess`.
+    /// a search for the value that follows soon may take as its `leafGuess`. `sample`: what
+    /// `prefetchTop` returned for the value's hint a moment before, or -1.
     @inline(__always)
     @discardableResult
-    func prefetchLeaf(of value: IndexValue) -> Int {
+    func prefetchLeaf(of value: IndexValue, sample: Int = -1) -> Int {
         guard !top.isEmpty else { return -1 }
-        let rank = firstLeaf(atOrAbove: hint(value))
+        let hint = hint(value)
+        let rank = firstLeaf(atOrAbove: hint, sample: sample >= 0 ? sample : self.sample(atOrAbove: hint))
         prefetchLeaf(rank: max(rank - 1, 0))
         return rank
+    }
+
+    /// `prefetchLeaf(of:)` for a value a write will add once it has read its record, remembering
+    /// the rank found so that the write need not search for it again (see `recentLeaf(of:)`).
+    @inline(__always)
+    mutating func prefetchLeafAhead(of value: IndexValue) {
+        recentRank = prefetchLeaf(of: value)
+        recentHint = hint(value)
+    }
+
+    /// The rank `prefetchLeafAhead` found for `value`, if it is still right.
+    @inline(__always)
+    func recentLeaf(of value: IndexValue) -> Int? {
+        let hint = hint(value)
+        return hint == recentHint && isFirstLeaf(recentRank, atOrAbove: hint) ? recentRank : nil
     }
 
     @inline(__always)

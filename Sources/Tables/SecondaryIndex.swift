@@ -12,7 +12,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
     var ordered = OrderedIndex<Row.Key>()
 
     /// Adds the entry; returns true when a hash index asks its caller to `promoteHeavy` the value.
-    /// `leafGuess`: the rank `prepare` found for `value` in an ordered index, or -1.
+    /// `leafGuess`: the rank `prepareLeaves` found for `value` in an ordered index, or -1.
     @inline(__always)
     mutating func add(_ value: IndexValue, _ key: Row.Key, _ slot: Int32, leafGuess: Int = -1) -> Bool {
         switch spec.kind {
@@ -33,15 +33,19 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         }
     }
 
-    /// Starts loading the hash word of a value a write is about to add (before its record is read).
+    /// Starts loading what adding `value` reads — a hash index's word, an ordered index's leaf —
+    /// while the write still waits for its record (the value comes from the new record).
     @inline(__always)
-    mutating func prefetchWord(_ value: IndexValue) {
-        if spec.kind == .hash { hash.prefetchRun(value) }
+    mutating func prefetchAhead(_ value: IndexValue) {
+        switch spec.kind {
+        case .hash: hash.prefetchRun(value)
+        case .ordered: ordered.prefetchLeafAhead(of: value)
+        }
     }
 
     /// The first step of moving an entry: a hash index starts loading both values' words; an
-    /// ordered index finds both values' leaves (in its top level, which mostly stays in cache),
-    /// starts loading them and keeps their ranks in `move` so that the update need not search again.
+    /// ordered index starts loading the top-level blocks its searches read (for the new value,
+    /// only if `prefetchAhead` did not find its leaf already). Nothing here waits for memory.
     @inline(__always)
     mutating func prepare(_ move: inout IndexMove) {
         switch spec.kind {
@@ -49,18 +53,28 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
             hash.prefetchRun(move.before)
             hash.prefetchRun(move.after)
         case .ordered:
-            move.beforeLeaf = ordered.prefetchLeaf(of: move.before)
-            move.afterLeaf = ordered.prefetchLeaf(of: move.after)
+            move.beforeSample = ordered.prefetchTop(ordered.hint(move.before))
+            if let rank = ordered.recentLeaf(of: move.after) {
+                move.afterLeaf = rank
+            } else {
+                move.afterSample = ordered.prefetchTop(ordered.hint(move.after))
+            }
         }
     }
 
-    /// The second step, once the words have had time to arrive: a hash index reads both words and
-    /// starts loading both values' slot lists. (`move` is inout only to be read in place.)
+    /// The second step, once those lines have had time to arrive: a hash index reads both words
+    /// and starts loading both values' slot lists; an ordered index searches its blocks and
+    /// starts loading the leaves, keeping their ranks in `move` so the update need not search again.
+    /// (`move` is inout to be reached in place: copying an `IndexValue` costs a call.)
     @inline(__always)
-    mutating func prepareLists(_ move: inout IndexMove) {
-        if spec.kind == .hash {
+    mutating func prepareLeaves(_ move: inout IndexMove) {
+        switch spec.kind {
+        case .hash:
             hash.prefetchList(move.before)
             hash.prefetchList(move.after)
+        case .ordered:
+            move.beforeLeaf = ordered.prefetchLeaf(of: move.before, sample: move.beforeSample)
+            if move.afterLeaf < 0 { move.afterLeaf = ordered.prefetchLeaf(of: move.after, sample: move.afterSample) }
         }
     }
 
@@ -95,7 +109,9 @@ struct IndexMove {
     var index: Int
     var before: IndexValue
     var after: IndexValue
-    /// Ordered indexes: the leaf ranks `prepare` found for each value (-1: none yet).
+    /// Ordered indexes: the top-level samples and leaf ranks found for each value (-1: none yet).
+    var beforeSample = -1
+    var afterSample = -1
     var beforeLeaf = -1
     var afterLeaf = -1
 }

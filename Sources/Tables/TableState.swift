@@ -103,7 +103,7 @@ public struct TableState<Row: TableRecord>: Sendable {
     /// index whose value is unchanged (the common write: a position update) is left alone. Each
     /// column is read once per row (a read through `valueOf[i]` retains and releases its closure),
     /// and every changed index's lines are requested before any is updated, so that their misses
-    /// overlap: hash words and ordered leaves first, then the hash lists the words point to.
+    /// overlap: hash words and top-level blocks first, then the hash lists and leaves they point to.
     private mutating func moveEntries(_ slot: Int32, _ oldRow: Row, _ newRow: Row) {
         withUnsafeTemporaryAllocation(of: IndexMove.self, capacity: indexes.count) { moves in
             var count = 0
@@ -118,7 +118,7 @@ public struct TableState<Row: TableRecord>: Sendable {
             // Moves are reached in place (inout) and finally moved out: a copy of an `IndexValue`
             // goes through its outlined copy function, several per write if each step took one.
             for k in 0..<count { indexes[moves[k].index].prepare(&moves[k]) }
-            for k in 0..<count { indexes[moves[k].index].prepareLists(&moves[k]) }
+            for k in 0..<count { indexes[moves[k].index].prepareLeaves(&moves[k]) }
             for k in 0..<count {
                 let move = (moves.baseAddress! + k).move()
                 indexes[move.index].remove(move.before, oldRow.key, slot, leafGuess: move.beforeLeaf)
