@@ -55,15 +55,7 @@ extension OrderedIndex {
     /// The number of the first sample at or above `hint` (the leaf sought is in the block before it).
     @inline(__always)
     func sample(atOrAbove hint: UInt64) -> Int {
-        samples.withUnsafeBufferPointer { samples -> Int in
-            var low = 0
-            var high = samples.count
-            while low < high {
-                let mid = (low + high) >> 1
-                if samples[mid] < hint { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
+        samples.withUnsafeBufferPointer { samples in firstNotBelow(0, samples.count) { samples[$0] < hint } }
     }
 
     /// Starts loading the block of `top` that a search for `hint` reads, without waiting for it;
@@ -89,29 +81,15 @@ extension OrderedIndex {
     func firstLeaf(atOrAbove hint: UInt64, sample k: Int) -> Int {
         if k == 0 { return 0 }
         // top[(k - 1) · block].firstWord < hint <= top[k · block].firstWord, where those exist.
-        var low = (k - 1) * Self.blockSize + 1
-        var high = min(k * Self.blockSize, top.count)
+        let low = (k - 1) * Self.blockSize + 1
+        let high = min(k * Self.blockSize, top.count)
         prefetchBlock(k)
-        return top.withUnsafeBufferPointer { top in
-            while low < high {
-                let mid = (low + high) >> 1
-                if top[mid].firstWord < hint { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
+        return top.withUnsafeBufferPointer { top in firstNotBelow(low, high) { top[$0].firstWord < hint } }
     }
 
     /// The rank of the first leaf at or after `start` whose first word is above `hint`.
     func firstLeaf(above hint: UInt64, from start: Int) -> Int {
-        top.withUnsafeBufferPointer { top in
-            var low = start
-            var high = top.count
-            while low < high {
-                let mid = (low + high) >> 1
-                if top[mid].firstWord <= hint { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
+        top.withUnsafeBufferPointer { top in firstNotBelow(start, top.count) { top[$0].firstWord <= hint } }
     }
 
     /// In the pool positions `start..<range.upperBound`, the first whose entry satisfies
@@ -119,17 +97,12 @@ extension OrderedIndex {
     @inline(__always)
     func search(_ range: Range<Int>, from start: Int, hint: UInt64, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool) -> Int {
         words.withUnsafeBufferPointer { words in
-            var low = start
-            var high = range.upperBound
-            while low < high {  // first word >= hint
-                let mid = (low + high) >> 1
-                if words[mid] < hint { low = mid + 1 } else { high = mid }
-            }
+            var low = firstNotBelow(start, range.upperBound) { words[$0] < hint }
+            // Then the first word above the hint: mostly none is equal (integer values are their
+            // own words), which one predictable branch tells.
             var end = low
-            high = range.upperBound
-            while end < high {  // first word > hint
-                let mid = (end + high) >> 1
-                if words[mid] <= hint { end = mid + 1 } else { high = mid }
+            if low < range.upperBound && words[low] == hint {
+                end = firstNotBelow(low, range.upperBound) { words[$0] <= hint }
             }
             while low < end {  // among equal words, compare whole entries
                 let mid = (low + end) >> 1
@@ -144,15 +117,8 @@ extension OrderedIndex {
     func end(_ range: Range<Int>, from start: Int, before upper: Bound?) -> Int {
         guard let upper else { return range.upperBound }
         let last = hint(upper.value)
-        var low = words.withUnsafeBufferPointer { words in
-            var low = start
-            var high = range.upperBound
-            while low < high {  // first word >= last: every entry before it is below `upper`
-                let mid = (low + high) >> 1
-                if words[mid] < last { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
+        // The first word >= last: every entry before it is below `upper`.
+        var low = words.withUnsafeBufferPointer { words in firstNotBelow(start, range.upperBound) { words[$0] < last } }
         while low < range.upperBound && words[low] == last {
             let value = value(at: low)
             if upper.inclusive ? upper.value < value : upper.value <= value { break }
@@ -260,4 +226,21 @@ extension OrderedIndex {
         for k in samples.indices where samples[k] != top[k * Self.blockSize].firstWord { return false }
         return ids.count == words.count / capacity && total == count
     }
+}
+
+/// The first index in `low..<high` for which `isBelow` is false (`high` if none), for a predicate
+/// that is true, then false. Branch-free: a search on random values mispredicts half the branches
+/// of the usual loop (some 15 cycles each, dozens per write); here the loop runs ⌈log2(count)⌉
+/// times whatever the data, and each step is a conditional move.
+@inline(__always)
+func firstNotBelow(_ low: Int, _ high: Int, _ isBelow: (Int) -> Bool) -> Int {
+    var base = low
+    var n = high &- low
+    if n <= 0 { return low }
+    while n > 1 {
+        let half = n &>> 1
+        base = isBelow(base &+ half) ? base &+ half : base
+        n &-= half
+    }
+    return isBelow(base) ? base &+ 1 : base
 }
