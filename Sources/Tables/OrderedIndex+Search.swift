@@ -143,21 +143,6 @@ extension OrderedIndex {
         return rank
     }
 
-    /// `prefetchLeaf(of:)` for a value a write will add once it has read its record, remembering
-    /// the rank found so that the write need not search for it again (see `recentLeaf(of:)`).
-    @inline(__always)
-    mutating func prefetchLeafAhead(of value: IndexValue) {
-        recentRank = prefetchLeaf(of: value)
-        recentHint = hint(value)
-    }
-
-    /// The rank `prefetchLeafAhead` found for `value`, if it is still right.
-    @inline(__always)
-    func recentLeaf(of value: IndexValue) -> Int? {
-        let hint = hint(value)
-        return hint == recentHint && isFirstLeaf(recentRank, atOrAbove: hint) ? recentRank : nil
-    }
-
     @inline(__always)
     func prefetchLeaf(rank: Int) {
         let base = Int(top[rank].id) * Self.leafCapacity

@@ -76,9 +76,6 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     private(set) var count = 0
     /// Every value held is `.int` and `words` hold them exactly.
     private(set) var exact = true
-    /// The last hint `prefetchLeafAhead` searched for, and the rank it found (checked before use).
-    var recentHint: UInt64 = 0
-    var recentRank = -1
 
     @inline(__always) static func intWord(_ v: Int64) -> UInt64 { UInt64(bitPattern: v) ^ (1 << 63) }
     @inline(__always) static func intValue(_ w: UInt64) -> Int64 { Int64(bitPattern: w ^ (1 << 63)) }
@@ -133,9 +130,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
             rebuildSamples(from: 0)
             return
         }
-        // Without a guess, the rank `prefetchLeafAhead` found for this value, if it did (checked).
-        let guess = leafGuess >= 0 ? leafGuess : word == recentHint ? recentRank : -1
-        let position = position(of: entry.value, entry.key, leafGuess: guess)
+        let position = position(of: entry.value, entry.key, leafGuess: leafGuess)
         // Append to the end of the previous leaf rather than open the next one at offset 0.
         var rank = position.leaf
         var offset = position.offset

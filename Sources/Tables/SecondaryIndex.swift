@@ -33,19 +33,16 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         }
     }
 
-    /// Starts loading what adding `value` reads — a hash index's word, an ordered index's leaf —
-    /// while the write still waits for its record (the value comes from the new record).
+    /// Starts loading a hash index's word for `value` while the write still waits for its record
+    /// (the value comes from the new record). An ordered index's leaf could be found and requested
+    /// here too, but that measured no faster and would cost every upsert that moves nothing.
     @inline(__always)
     mutating func prefetchAhead(_ value: IndexValue) {
-        switch spec.kind {
-        case .hash: hash.prefetchRun(value)
-        case .ordered: ordered.prefetchLeafAhead(of: value)
-        }
+        if spec.kind == .hash { hash.prefetchRun(value) }
     }
 
     /// The first step of moving an entry: a hash index starts loading both values' words; an
-    /// ordered index starts loading the top-level blocks its searches read (for the new value,
-    /// only if `prefetchAhead` did not find its leaf already). Nothing here waits for memory.
+    /// ordered index starts loading the top-level blocks its searches read. Nothing here waits.
     @inline(__always)
     mutating func prepare(_ move: inout IndexMove) {
         switch spec.kind {
@@ -54,11 +51,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
             hash.prefetchRun(move.after)
         case .ordered:
             move.beforeSample = ordered.prefetchTop(ordered.hint(move.before))
-            if let rank = ordered.recentLeaf(of: move.after) {
-                move.afterLeaf = rank
-            } else {
-                move.afterSample = ordered.prefetchTop(ordered.hint(move.after))
-            }
+            move.afterSample = ordered.prefetchTop(ordered.hint(move.after))
         }
     }
 
@@ -74,7 +67,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
             hash.prefetchList(move.after)
         case .ordered:
             move.beforeLeaf = ordered.prefetchLeaf(of: move.before, sample: move.beforeSample)
-            if move.afterLeaf < 0 { move.afterLeaf = ordered.prefetchLeaf(of: move.after, sample: move.afterSample) }
+            move.afterLeaf = ordered.prefetchLeaf(of: move.after, sample: move.afterSample)
         }
     }
 

@@ -16,6 +16,8 @@ public struct TableState<Row: TableRecord>: Sendable {
     var indexes: [SecondaryIndex<Row>]
     /// Numbers of the unique indexes, checked on every write.
     let uniqueIndexes: [Int]
+    /// Numbers of the hash indexes, whose words a write requests before it reads its record.
+    let hashIndexes: [Int]
     /// Each index's column reader, by index number. Hot paths read columns here and call only
     /// mutating methods on `indexes[i]`: reading `indexes[i].spec`, or calling a non-mutating method
     /// on `indexes[i]`, goes through the array's getter, which copies the whole index (a retain and a
@@ -46,6 +48,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         self.options = options
         self.indexes = schema.indexes.map { SecondaryIndex(spec: $0) }
         self.uniqueIndexes = schema.indexes.indices.filter { schema.indexes[$0].unique }
+        self.hashIndexes = schema.indexes.indices.filter { schema.indexes[$0].kind == .hash }
         self.valueOf = schema.indexes.map(\.column.value)
         self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
         self.nextPosition = position + 1
