@@ -42,6 +42,14 @@ struct KeyMap<Key: Hashable & Sendable>: Sendable {
         return Int(truncatingIfNeeded: x ^ (x >> 33)) & mask
     }
 
+    /// Starts loading the bucket where a lookup of `key` begins, so that work done before the
+    /// lookup (a write's index prefetches) overlaps its miss.
+    @inline(__always)
+    func prefetch(_ key: Key) {
+        let i = home(key)
+        buckets.withUnsafeBufferPointer { Tables.prefetch(UnsafeRawPointer($0.baseAddress! + i)) }
+    }
+
     /// The bucket holding `key`, or the empty bucket where it would go.
     @inline(__always)
     private func probe(_ key: Key) -> (index: Int, found: Bool) {

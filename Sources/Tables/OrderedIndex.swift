@@ -119,7 +119,8 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
 
     // MARK: insert and remove
 
-    mutating func insert(_ entry: OrderedEntry<Key>) {
+    /// `leafGuess`: a rank `prefetchLeaf(of:)` returned for the value, or -1 (see `partitionPoint`).
+    mutating func insert(_ entry: OrderedEntry<Key>, leafGuess: Int = -1) {
         if exact, !entry.value.isInt { leaveExactMode() }
         count += 1
         let word = hint(entry.value)  // exact for a stored value
@@ -129,7 +130,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
             rebuildSamples(from: 0)
             return
         }
-        let position = position(of: entry.value, entry.key)
+        let position = position(of: entry.value, entry.key, leafGuess: leafGuess)
         // Append to the end of the previous leaf rather than open the next one at offset 0.
         var rank = position.leaf
         var offset = position.offset
@@ -151,8 +152,8 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
 
     /// Removes the entry for (value, key); returns false if it was not there.
     @discardableResult
-    mutating func remove(_ value: IndexValue, _ key: Key) -> Bool {
-        let position = position(of: value, key)
+    mutating func remove(_ value: IndexValue, _ key: Key, leafGuess: Int = -1) -> Bool {
+        let position = position(of: value, key, leafGuess: leafGuess)
         guard let found = entry(at: position), found.value == value, found.key == key else { return false }
         count -= 1
         let rank = position.leaf

@@ -155,7 +155,7 @@ extension TableState {
 
     /// Visits the live records holding `value` in hash index `i`; returns false if `visit` stopped.
     /// A first pass over the candidates prefetches every record, so their misses overlap.
-    /// `mutating` only to reach the index in place (see `SecondaryIndex.prefetchForWrite`).
+    /// `mutating` only to reach the index in place (see `SecondaryIndex`).
     @inline(__always)
     mutating func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
         let valueOf = valueOf[i]

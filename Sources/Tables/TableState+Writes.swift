@@ -69,11 +69,9 @@ extension TableState {
     }
 
     mutating func upsert(_ row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
-        // The new values' hash-index runs load while the key map and the old record are read.
-        for i in indexes.indices where schema.indexes[i].kind == .hash {
-            let value = valueOf[i](row)
-            indexes[i].prefetchForWrite(nil, value)
-        }
+        // The key map's bucket and the new values' hash words load together, while the old record is read.
+        primary.prefetch(row.key)
+        for i in hashIndexes { indexes[i].prefetchAhead(valueOf[i](row)) }
         if let slot = liveSlot(row.key, now: now) { return try replace(slot, with: row, expiry: expiry, now: now) }
         return try insert(row, expiry: expiry, now: now)
     }
