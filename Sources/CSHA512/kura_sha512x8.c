@@ -173,6 +173,7 @@ static int idleLane(const Lanes *l) {
 /// block runs alone. Lanes that finish write their digest and go idle.
 static void advance(Lanes *l) {
     static const uint8_t idle[BLOCK];  // what an idle lane hashes; its result is never read
+    if (l->busy == 0) return;          // else n below would stay SIZE_MAX
     size_t n = SIZE_MAX;
     int64_t offset[LANES], step[LANES];
     for (int i = 0; i < LANES; i++) {

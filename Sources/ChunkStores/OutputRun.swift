@@ -49,9 +49,12 @@ final class OutputRun {
     /// once they are there.
     func slot(at offset: UInt64, size: Int) -> Result<UnsafeMutableRawPointer, FileIOError> {
         var run = ring[current]
-        let contiguous = run.count > 0 && run.start + UInt64(run.count) == offset
+        // A run is in use once it holds a chunk (by count of chunks, not bytes: that holds even
+        // for a chunk of no bytes, which an index cannot describe today).
+        let inUse = !run.chunks.isEmpty
+        let contiguous = inUse && run.start + UInt64(run.count) == offset
         if !contiguous || run.count + size + 1 > run.buffer.capacity || run.chunks.count == Self.chunksPerRun {
-            if run.count > 0 {
+            if inUse {
                 current = (current + 1) % ring.count
                 run = ring[current]
                 if let error = complete(run) { return .failure(error) }
@@ -59,7 +62,7 @@ final class OutputRun {
             run.start = offset
         }
         // Only an empty run may grow (its chunks are all hashed); size ≤ maxChunkSize keeps it from it.
-        if run.count == 0 { run.buffer.reserve(size + 1) }
+        if run.chunks.isEmpty { run.buffer.reserve(size + 1) }
         precondition(run.count + size + 1 <= run.buffer.capacity, "run overfilled")
         return .success(run.buffer.base + run.count)
     }
@@ -97,7 +100,7 @@ final class OutputRun {
     /// Waits for `run`'s chunks to be hashed, then writes it unless one of them is bad, and empties it.
     private func complete(_ run: Run) -> FileIOError? {
         defer { run.empty() }
-        guard run.count > 0 else { return nil }
+        guard !run.chunks.isEmpty else { return nil }
         if let lanes, let last = run.chunks.last(where: { $0.id != nil }) {
             lanes.finish(through: last.ticket)
             for (k, chunk) in run.chunks.enumerated() {

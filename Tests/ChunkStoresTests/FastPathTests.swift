@@ -102,4 +102,41 @@ import Testing
             try Extractor.extract(index: index, store: store, seeds: [], target: dir.file("out"), workers: 2)
         } throws: { "\($0)".contains("chunk \(victim) is invalid: holds \(bytes.count) bytes") }
     }
+
+    /// A bad chunk early in a long extract (one worker, so the run holding it is completed when the
+    /// ring of runs comes back to it, not at the final flush), in runs that mix seed chunks with
+    /// store chunks and runs cut at their chunk limit: extract fails naming it and leaves no target.
+    @Test func badChunkMidStreamIsCaught() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try FileSystemChunkStore(root: dir.file("store"))
+        let data = randomBytes(4_000_000, seed: 41)
+        let index = try make(data, store: store)
+        try #require(index.count > 500)  // ~4 KiB chunks: many runs cut at 64 chunks
+        // A seed holding every other chunk of the first half, so runs mix verified and unverified chunks.
+        var seedBytes = [UInt8]()
+        for i in stride(from: 0, to: index.count / 2, by: 2) {
+            let start = Int(index.start(of: i))
+            seedBytes += data[start..<Int(index.entries[i].end)]
+        }
+        try dir.write("seed", seedBytes)
+        // Cutting whole chunks again gives the same chunks: each cut depends only on the bytes since the last.
+        let seedIndex = try seedBytes.withUnsafeBytes {
+            try IndexMaker.make($0, parameters: parameters, digest: .sha512_256, store: nil, workers: 1).0
+        }
+        let victim = index.entries[7].id
+        let path = chunkPath(store, victim)
+        try FileManager.default.removeItem(atPath: path)
+        let impostor = randomBytes(index.size(of: 7), seed: 42).withUnsafeBytes { ChunkCodec().compress($0) }
+        try Data(impostor).write(to: URL(fileURLWithPath: path))
+        do {
+            let seed = Seed(index: seedIndex, file: try MappedFile(path: dir.file("seed")))
+            _ = try Extractor.extract(index: index, store: store, seeds: [seed], target: dir.file("out"), workers: 1)
+            Issue.record("extract with a bad chunk succeeded")
+        } catch {
+            #expect("\(error)".contains("chunk \(victim) is invalid: content hashes to"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".partial") } == [])
+    }
 }
