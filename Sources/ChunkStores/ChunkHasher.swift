@@ -46,14 +46,15 @@ public final class ChunkHasher {
     static let lanes: Bool = {
         let off = getenv("KURA_HASH_LANES").map { String(cString: $0) == "0" } ?? false
         guard !off, kura_sha512x8_available() != 0 else { return false }
-        var sample = [UInt8](repeating: 0, count: 1000)
-        for i in sample.indices { sample[i] = UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
         let sizes = [0, 1, 111, 112, 127, 128, 129, 239, 240, 256, 1000]
-        return sample.withUnsafeBytes { all in
+        return selfTestSample.withUnsafeBytes { all in
             let chunks = sizes.map { UnsafeRawBufferPointer(rebasing: all[0..<$0]) }
             return laneIDs(of: chunks) == chunks.map { ChunkDigest.sha512_256.id(of: $0) }
         }
     }()
+
+    /// 1000 bytes with no repeating pattern short of 256, for the checks against swift-crypto.
+    static let selfTestSample = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
 
     /// Lanes pay when several chunks share them; a chunk or two go faster through one stream.
     static let fewestForLanes = 3
@@ -173,11 +174,9 @@ struct OpenSSLDigests: @unchecked Sendable {
     private func agreesWithSwiftCrypto() -> Bool {
         guard let context = newContext() else { return false }
         defer { freeContext(context) }
-        var sample = [UInt8](repeating: 0, count: 1000)
-        for i in sample.indices { sample[i] = UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
         for digest in ChunkDigest.allCases {
             for size in [0, 3, 128, 1000] {
-                let ok = sample.withUnsafeBytes { all in
+                let ok = ChunkHasher.selfTestSample.withUnsafeBytes { all in
                     let bytes = UnsafeRawBufferPointer(rebasing: all[0..<size])
                     return hash(bytes, context: context, md: md(digest)) == digest.id(of: bytes)
                 }

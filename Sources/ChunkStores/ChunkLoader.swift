@@ -1,13 +1,14 @@
 // Reading and verifying chunks on extract's hot path with no allocation per chunk: a worker reads a
 // chunk file into one reused buffer and decompresses it straight to where the caller wants the bytes
-// (extract: their place in the output run), where it hashes them. A chunk zstd stored raw
+// (extract: their place in the output run), where the run hashes them with the rest of its chunks. A chunk zstd stored raw
 // (incompressible data: most of a random blob) is read straight into place (RawFrame), saving the
 // decoder's copy.
 //
 // Measured (perf, 1 GiB of random data, 2 cores): hashing is two thirds of extract's CPU time and
 // copying in and out of the page cache most of the rest, so everything else — allocation, page
 // faults on fresh buffers, extra copies, metadata work — must stay close to nothing. The checks are
-// ChunkCodec.decode's, with its messages: size from the index, zstd frame sanity, digest of the bytes.
+// ChunkCodec.decode's, with its messages: size from the index and zstd frame sanity here, the digest
+// of the bytes in OutputRun.
 import CZstd
 import Chunks
 
@@ -60,6 +61,7 @@ struct ChunkFile {
 final class ChunkLoader {
     private let store: any ChunkStore
     private let files: (any ChunkFileStore)?
+    /// The worker's hasher, for the seeds and the output run (the loader itself does not hash).
     let hasher: ChunkHasher
     private let dctx: OpaquePointer
     private let stored: ReusableBuffer
@@ -76,11 +78,11 @@ final class ChunkLoader {
 
     deinit { ZSTD_freeDCtx(dctx) }
 
-    /// Puts the verified bytes of chunk `id`, which the index says holds `size` bytes, at
-    /// `destination`, which has room for `size + 1` (one byte of slack tells an exact fit from an
-    /// overflow). On a throw the destination holds garbage. With `verify: false` the caller checks
-    /// the bytes against `id` itself (OutputRun does, several chunks at once).
-    func load(_ id: ChunkID, size: Int, into destination: UnsafeMutableRawPointer, verify: Bool = true) throws(ChunkStoreError) {
+    /// Puts the bytes of chunk `id`, which the index says holds `size` bytes, at `destination`, which
+    /// has room for `size + 1` (one byte of slack tells an exact fit from an overflow). They are not
+    /// yet hashed: the caller checks them against `id` (OutputRun does, several chunks at once). On a
+    /// throw the destination holds garbage.
+    func load(_ id: ChunkID, size: Int, into destination: UnsafeMutableRawPointer) throws(ChunkStoreError) {
         let decoded: Int
         if let files {
             let file = try files.openChunkFile(id)
@@ -112,11 +114,6 @@ final class ChunkLoader {
         }
         if decoded != size {
             throw .invalid(id, reason: "holds \(decoded) bytes, the index says \(size)")
-        }
-        guard verify else { return }
-        let actual = hasher.id(of: UnsafeRawBufferPointer(start: destination, count: size))
-        guard actual == id else {
-            throw .invalid(id, reason: "content hashes to \(actual) (\(hasher.digest.rawValue))")
         }
     }
 

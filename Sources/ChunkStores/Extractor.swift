@@ -151,7 +151,7 @@ public enum Extractor {
                     } else {
                         if sources.holds(placement.id) { local.seedMismatches += 1 }
                         do throws(ChunkStoreError) {
-                            try loader.load(placement.id, size: placement.size, into: destination, verify: false)
+                            try loader.load(placement.id, size: placement.size, into: destination)
                             local.chunksFromStore += placement.offsets.count
                             unverified = placement.id
                         } catch {

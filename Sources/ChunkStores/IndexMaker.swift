@@ -76,10 +76,11 @@ public enum IndexMaker {
                 let first = next.wrappingAdd(batch, ordering: .relaxed).oldValue
                 if first >= cuts.count { break }
                 let taken = first..<min(first + batch, cuts.count)
-                let chunks = taken.map { k in UnsafeRawBufferPointer(rebasing: bytes[(k == 0 ? 0 : cuts[k - 1])..<cuts[k]]) }
+                let starts = taken.map { k in k == 0 ? 0 : cuts[k - 1] }
+                let chunks = zip(starts, taken).map { start, k in UnsafeRawBufferPointer(rebasing: bytes[start..<cuts[k]]) }
                 let batchIDs = hasher.ids(of: chunks)
                 for k in taken {
-                    let start = k == 0 ? 0 : cuts[k - 1]
+                    let start = starts[k - first]
                     let chunk = chunks[k - first]
                     let id = batchIDs[k - first]
                     slots.slots[k] = id

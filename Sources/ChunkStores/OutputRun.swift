@@ -81,7 +81,7 @@ final class OutputRun {
         if let id {
             let actual = hasher.id(of: bytes)
             if actual != id {
-                failures.append(Self.mismatch(id, actual, hasher.digest))
+                failures.append(.contentMismatch(id, hashesTo: actual, hasher.digest))
                 run.bad = true
             }
         }
@@ -108,7 +108,7 @@ final class OutputRun {
                 let d = run.digests + 4 * k
                 let actual = ChunkID(words: (d[0], d[1], d[2], d[3]))
                 if actual != id {
-                    failures.append(Self.mismatch(id, actual, hasher.digest))
+                    failures.append(.contentMismatch(id, hashesTo: actual, hasher.digest))
                     run.bad = true
                 }
             }
@@ -123,10 +123,6 @@ final class OutputRun {
             }
         }
         return nil
-    }
-
-    static func mismatch(_ id: ChunkID, _ actual: ChunkID, _ digest: ChunkDigest) -> ChunkStoreError {
-        .invalid(id, reason: "content hashes to \(actual) (\(digest.rawValue))")
     }
 
     /// One buffer of the ring: consecutive output bytes from `start`, and the chunks in them.

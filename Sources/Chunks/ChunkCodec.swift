@@ -69,7 +69,7 @@ public final class ChunkCodec {
         let data = try uncompressed(chunk, expectedSize: expectedSize)
         let actual = digest.id(of: data)
         guard actual == chunk.id else {
-            throw .invalid(chunk.id, reason: "content hashes to \(actual) (\(digest.rawValue))")
+            throw .contentMismatch(chunk.id, hashesTo: actual, digest)
         }
         return data
     }

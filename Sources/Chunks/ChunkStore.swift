@@ -33,6 +33,11 @@ public enum ChunkStoreError: Error, Equatable, CustomStringConvertible {
     /// I/O failed; the operation may be retried or fail over.
     case unavailable(ChunkID?, reason: String)
 
+    /// A chunk whose bytes hash to `actual` under `digest`: the one wording every reader uses.
+    public static func contentMismatch(_ id: ChunkID, hashesTo actual: ChunkID, _ digest: ChunkDigest) -> ChunkStoreError {
+        .invalid(id, reason: "content hashes to \(actual) (\(digest.rawValue))")
+    }
+
     public var description: String {
         switch self {
         case .missing(let id): "chunk \(id) is missing from the store"

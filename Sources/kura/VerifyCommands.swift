@@ -58,7 +58,7 @@ struct VerifyCommand: ParsableCommand {
                 let actual = withBuffers(decoded.map(\.data)) { hasher.ids(of: $0) }
                 for (chunk, sha512) in zip(decoded, actual) where sha512 != chunk.id {
                     if ChunkDigest.sha256.id(of: chunk.data) == chunk.id { continue }
-                    found.append((chunk.id, .invalid(chunk.id, reason: "content hashes to \(sha512) (sha512-256)")))
+                    found.append((chunk.id, .contentMismatch(chunk.id, hashesTo: sha512, .sha512_256)))
                 }
             }
             bad.withLock { $0.append(contentsOf: found) }
