@@ -42,7 +42,7 @@ extension TableState {
             purge.append(slot)
         }
         try checkUnique(row, replacing: nil, now: now, purge: &purge)
-        let victims = try chooseVictims(adding: 1, bytes: options.weight(row), keeping: nil, purge: purge, now: now)
+        let victims = try chooseVictims(adding: 1, bytes: options.weigh(row), keeping: nil, purge: purge, now: now)
         for slot in purge { drop(slot, .expire) }
         for slot in victims { drop(slot, slab[slot].expiry <= now ? .expire : .evict) }
         let position = emit(.insert, row.key, row)
@@ -57,13 +57,13 @@ extension TableState {
         let old = slab[slot]
         var purge: [Int32] = []
         try checkUnique(row, replacing: slot, now: now, purge: &purge)
-        let extra = options.weight(row) - options.weight(old.row!)
+        let extra = options.weight == nil ? 0 : options.weigh(row) - options.weigh(old.row!)
         let victims = try chooseVictims(adding: 0, bytes: extra, keeping: slot, purge: purge, now: now)
         for s in purge { drop(s, .expire) }
         for s in victims { drop(s, slab[s].expiry <= now ? .expire : .evict) }
         let position = emit(.update, row.key, row)
         rewrite(slot, Entry(row: row, version: position, expiry: resolve(expiry, now: now, current: old.expiry),
-                            flushed: options.tracksFlush ? old.flushed : position))
+                            flushed: options.tracksFlush ? old.flushed : position), replacing: old, extraBytes: extra)
         if inTransaction { undo.append(.replaced(slot, old)) }
         return position
     }

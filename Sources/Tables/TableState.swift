@@ -75,7 +75,7 @@ public struct TableState<Row: TableRecord>: Sendable {
             let value = valueOf[i](row)
             if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value) }
         }
-        bytes += options.weight(row)
+        bytes += options.weigh(row)
         if expiry != .max {
             expiringCount += 1
             expiries.push(expiry, row.key)
@@ -86,9 +86,9 @@ public struct TableState<Row: TableRecord>: Sendable {
         return slot
     }
 
-    /// Replaces the entry in `slot` by one with the same key, moving index entries that changed.
-    mutating func rewrite(_ slot: Int32, _ new: Entry<Row>) {
-        let old = slab[slot]
+    /// Replaces `old`, the entry in `slot`, by `new` (same key), moving index entries that changed;
+    /// `extraBytes` is the new record's weight minus the old one's.
+    mutating func rewrite(_ slot: Int32, _ new: Entry<Row>, replacing old: Entry<Row>, extraBytes: Int) {
         let oldRow = old.row!
         let newRow = new.row!
         precondition(oldRow.key == newRow.key, "rewrite of slot \(slot) changes key \(oldRow.key) to \(newRow.key)")
@@ -103,7 +103,7 @@ public struct TableState<Row: TableRecord>: Sendable {
                 break
             }
         }
-        bytes += options.weight(newRow) - options.weight(oldRow)
+        bytes += extraBytes
         if old.expiry != .max { expiringCount -= 1 }
         if new.expiry != .max {
             expiringCount += 1
@@ -135,8 +135,8 @@ public struct TableState<Row: TableRecord>: Sendable {
             for k in 0..<count { indexes[moves[k].index].prepareLeaves(&moves[k]) }
             for k in 0..<count {
                 let move = (moves.baseAddress! + k).move()
-                indexes[move.index].remove(move.before, oldRow.key, slot, leafGuess: move.beforeLeaf)
-                if indexes[move.index].add(move.after, newRow.key, slot, leafGuess: move.afterLeaf) {
+                indexes[move.index].remove(move.before, oldRow.key, slot, leafGuess: move.beforeLeaf, hashOfValue: move.beforeHash)
+                if indexes[move.index].add(move.after, newRow.key, slot, leafGuess: move.afterLeaf, hashOfValue: move.afterHash) {
                     promoteHeavy(move.index, move.after)
                 }
             }
@@ -159,7 +159,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         let row = entry.row!
         primary.remove(row.key)
         for i in indexes.indices { indexes[i].remove(valueOf[i](row), row.key, slot) }
-        bytes -= options.weight(row)
+        bytes -= options.weigh(row)
         if entry.expiry != .max { expiringCount -= 1 }
         return entry
     }
@@ -215,7 +215,9 @@ public struct TableState<Row: TableRecord>: Sendable {
         while let step = undo.popLast() {
             switch step {
             case .placed(let slot): _ = unplace(slot)
-            case .replaced(let slot, let old): rewrite(slot, old)
+            case .replaced(let slot, let old):
+                let current = slab[slot]
+                rewrite(slot, old, replacing: current, extraBytes: options.weigh(old.row!) - options.weigh(current.row!))
             case .removed(let old):
                 _ = place(old.row!, version: old.version, expiry: old.expiry, flushed: old.flushed)
             }
