@@ -124,9 +124,9 @@ extension TableState {
     /// contiguous rows; expiries are read only when some record can expire.
     @inline(__always)
     func scan(now: Int64, _ visit: (Int32, Row) -> Bool) {
-        for number in slab.chunks.indices {
+        for (number, chunk) in slab.chunks.enumerated() {
             let base = number << Slab<Row>.chunkShift
-            let going = slab.chunks[number].rows.withUnsafeBufferPointer { rows -> Bool in
+            let going = chunk.withBuffers { rows, metas -> Bool in
                 if now == .min {
                     for offset in rows.indices {
                         guard let row = rows[offset] else { continue }
@@ -134,13 +134,11 @@ extension TableState {
                     }
                     return true
                 }
-                return slab.chunks[number].metas.withUnsafeBufferPointer { metas -> Bool in
-                    for offset in rows.indices {
-                        guard let row = rows[offset], metas[offset].expiry > now else { continue }
-                        if !visit(Int32(truncatingIfNeeded: base &+ offset), row) { return false }
-                    }
-                    return true
+                for offset in rows.indices {
+                    guard let row = rows[offset], metas[offset].expiry > now else { continue }
+                    if !visit(Int32(truncatingIfNeeded: base &+ offset), row) { return false }
                 }
+                return true
             }
             if !going { return }
         }
