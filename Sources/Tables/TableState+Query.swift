@@ -156,7 +156,7 @@ extension TableState {
     /// `mutating` only to reach the index in place (see `SecondaryIndex`).
     @inline(__always)
     mutating func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
-        let valueOf = valueOf[i]
+        let valueOf = reader(i)
         let slab = slab  // read by the closures while the index is accessed
         return indexes[i].visitCandidates(value) { slot in
             slab.prefetchRow(slot)

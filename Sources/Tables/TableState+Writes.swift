@@ -24,7 +24,7 @@ extension TableState {
         if uniqueIndexes.isEmpty { return }
         let slab = slab  // read while the index is reached in place
         for i in uniqueIndexes {
-            let valueOf = valueOf[i]
+            let valueOf = reader(i)
             let value = valueOf(row)
             let found = indexes[i].holder(of: value) { valueOf(slab.row($0)!) == value }
             guard let holder = found, holder != slot else { continue }
@@ -71,7 +71,7 @@ extension TableState {
     mutating func upsert(_ row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
         // The key map's bucket and the new values' hash words load together, while the old record is read.
         primary.prefetch(row.key)
-        for i in hashIndexes { indexes[i].prefetchAhead(valueOf[i](row)) }
+        for i in hashIndexes { indexes[i].prefetchAhead(column(i, row)) }
         if let slot = liveSlot(row.key, now: now) { return try replace(slot, with: row, expiry: expiry, now: now) }
         return try insert(row, expiry: expiry, now: now)
     }

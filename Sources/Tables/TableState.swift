@@ -23,6 +23,9 @@ public struct TableState<Row: TableRecord>: Sendable {
     /// on `indexes[i]`, goes through the array's getter, which copies the whole index (a retain and a
     /// release per array inside it) — also through withUnsafeBufferPointer (measured with callgrind).
     let valueOf: [@Sendable (Row) -> IndexValue]
+    /// Each index's column offset (`Column.offset`), -1 where its closure must be called: kept
+    /// apart from `valueOf` so that reading it copies no closure (see `column`).
+    let columnOffsets: [Int]
     var feed: ChangeFeed<Row>
     var nextPosition: UInt64
     var bytes = 0
@@ -50,9 +53,21 @@ public struct TableState<Row: TableRecord>: Sendable {
         self.uniqueIndexes = schema.indexes.indices.filter { schema.indexes[$0].unique }
         self.hashIndexes = schema.indexes.indices.filter { schema.indexes[$0].kind == .hash }
         self.valueOf = schema.indexes.map(\.column.value)
+        self.columnOffsets = schema.indexes.map { $0.column.offset ?? -1 }
         self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
         self.nextPosition = position + 1
     }
+
+    /// Index `i`'s value for `row`.
+    @inline(__always)
+    func column(_ i: Int, _ row: Row) -> IndexValue {
+        let offset = columnOffsets[i]
+        if offset >= 0 { return .int(withUnsafeBytes(of: row) { $0.load(fromByteOffset: offset, as: Int64.self) }) }
+        return valueOf[i](row)
+    }
+
+    /// Index `i`'s column reader, for closures that run while an index is reached in place.
+    func reader(_ i: Int) -> ColumnReader<Row> { ColumnReader(offset: columnOffsets[i], value: valueOf[i]) }
 
     var isLimited: Bool { options.rowLimit != nil || options.byteLimit != nil }
     var count: Int { primary.count }
@@ -72,7 +87,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         let slot = slab.allocate(Entry(row: row, version: version, expiry: expiry, flushed: flushed))
         primary[row.key] = slot
         for i in indexes.indices {
-            let value = valueOf[i](row)
+            let value = column(i, row)
             if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value) }
         }
         bytes += options.weigh(row)
@@ -96,8 +111,8 @@ public struct TableState<Row: TableRecord>: Sendable {
         // The common write (a position update) changes no indexed value: find the first index
         // whose value changed before setting anything up (measured: 80 instructions a write).
         for i in indexes.indices {
-            let before = valueOf[i](oldRow)
-            let after = valueOf[i](newRow)
+            let before = column(i, oldRow)
+            let after = column(i, newRow)
             if before != after {
                 moveEntries(slot, oldRow, newRow, IndexMove(index: i, before: before, after: after))
                 break
@@ -122,8 +137,8 @@ public struct TableState<Row: TableRecord>: Sendable {
             moves.baseAddress!.initialize(to: first)
             var count = 1
             for i in start..<indexes.count {
-                let before = valueOf[i](oldRow)
-                let after = valueOf[i](newRow)
+                let before = column(i, oldRow)
+                let after = column(i, newRow)
                 if before != after {
                     (moves.baseAddress! + count).initialize(to: IndexMove(index: i, before: before, after: after))
                     count += 1
@@ -145,7 +160,7 @@ public struct TableState<Row: TableRecord>: Sendable {
 
     /// Moves every slot holding `value` in hash index `i` out of its probe table (see `HashIndex`).
     mutating func promoteHeavy(_ i: Int, _ value: IndexValue) {
-        let valueOf = valueOf[i]
+        let valueOf = reader(i)
         var slots: [Int32] = []
         _ = indexes[i].hash.forEachCandidate(value) { slot in
             if valueOf(slab.row(slot)!) == value { slots.append(slot) }
@@ -158,7 +173,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         let entry = slab.release(slot)
         let row = entry.row!
         primary.remove(row.key)
-        for i in indexes.indices { indexes[i].remove(valueOf[i](row), row.key, slot) }
+        for i in indexes.indices { indexes[i].remove(column(i, row), row.key, slot) }
         bytes -= options.weigh(row)
         if entry.expiry != .max { expiringCount -= 1 }
         return entry

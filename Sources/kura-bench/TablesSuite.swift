@@ -24,8 +24,8 @@ enum TablesSuite {
         var key: Int64 { id }
     }
 
-    static let owner = Column<BenchRow>("owner") { .int($0.owner) }
-    static let score = Column<BenchRow>("score") { .int($0.score) }
+    static let owner = Column<BenchRow>("owner", \.owner)
+    static let score = Column<BenchRow>("score", \.score)
     static let schema = TableSchema<BenchRow>(name: "bench", indexes: [IndexSpec(owner, .hash), IndexSpec(score, .ordered)])
 
     /// Raft's SplitMix64, drawing Int64 keys.
