@@ -36,6 +36,8 @@ struct ChangeFeed<Row: TableRecord>: Sendable {
     private var origin: UInt64
     /// Position of the newest change (equal to `origin` while empty).
     private(set) var last: UInt64
+    /// Where the next change goes once the ring is full (kept, not computed: a division per write).
+    private var next = 0
 
     init(capacity: Int, after origin: UInt64) {
         precondition(capacity > 0, "feed capacity must be positive, got \(capacity)")
@@ -56,7 +58,8 @@ struct ChangeFeed<Row: TableRecord>: Sendable {
         if ring.count < capacity {
             ring.append(change)
         } else {
-            ring[ringIndex(change.position)] = change
+            ring[next] = change
+            next = next + 1 == capacity ? 0 : next + 1
         }
     }
 

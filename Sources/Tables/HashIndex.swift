@@ -85,14 +85,16 @@ struct HashIndex: Sendable {
 
     /// Adds `slot` under `value`; returns true when the value's list has grown long enough that
     /// the caller should `promote` it.
+    /// `h`: `hash(value)`, if the caller has it already.
     @discardableResult
-    mutating func insert(_ value: IndexValue, _ slot: Int32) -> Bool {
+    @inline(__always)
+    mutating func insert(_ value: IndexValue, _ slot: Int32, hash h: UInt64 = .max) -> Bool {
         if !heavy.isEmpty, let i = heavy.index(forKey: value) {
             heavy.values[i].insert(slot)
             return false
         }
         if (used + 1) * 2 > words.count { grow() }
-        let h = hash(value)
+        let h = h == .max ? hash(value) : h
         let (i, found) = find(h)
         tableCount += 1
         guard found else {
@@ -116,14 +118,17 @@ struct HashIndex: Sendable {
         heavy[value, default: []].formUnion(slots)
     }
 
-    mutating func remove(_ value: IndexValue, _ slot: Int32) {
+    /// `h`: `hash(value)`, if the caller has it already.
+    @inline(__always)
+    mutating func remove(_ value: IndexValue, _ slot: Int32, hash h: UInt64 = .max) {
         if !heavy.isEmpty, let i = heavy.index(forKey: value), heavy.values[i].remove(slot) != nil {
             if heavy.values[i].isEmpty { heavy.remove(at: i) }
             return
         }
-        removeFromTable(hash(value), slot)
+        removeFromTable(h == .max ? hash(value) : h, slot)
     }
 
+    @inline(__always)
     private mutating func removeFromTable(_ h: UInt64, _ slot: Int32) {
         let (i, found) = find(h)
         precondition(found, "hash index has no entry for slot \(slot)")
@@ -181,15 +186,20 @@ struct HashIndex: Sendable {
     /// Starts loading the word of `value`, which an insert, remove or lookup of `value` reads
     /// next (a heavy value's set is not prefetched).
     @inline(__always)
-    func prefetchRun(_ value: IndexValue) {
-        let i = Int(truncatingIfNeeded: hash(value)) & mask
+    func prefetchRun(_ value: IndexValue) { prefetchRun(hash: hash(value)) }
+
+    /// `prefetchRun` given the value's `hash`.
+    @inline(__always)
+    func prefetchRun(hash h: UInt64) {
+        let i = Int(truncatingIfNeeded: h) & mask
         words.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress! + i)) }
     }
 
-    /// Starts loading the list of `value`, if it has one; reads its word (prefetch that first).
+    /// Starts loading the list of the value whose hash is `h`, if it has one; reads its word
+    /// (prefetch that first).
     @inline(__always)
-    func prefetchList(_ value: IndexValue) {
-        let (i, found) = find(hash(value))
+    func prefetchList(hash h: UInt64) {
+        let (i, found) = find(h)
         if found, let list = Self.list(words[i]) { lists.prefetchBlock(list) }
     }
 

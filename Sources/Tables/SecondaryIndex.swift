@@ -14,9 +14,10 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
     /// Adds the entry; returns true when a hash index asks its caller to `promoteHeavy` the value.
     /// `leafGuess`: the rank `prepareLeaves` found for `value` in an ordered index, or -1.
     @inline(__always)
-    mutating func add(_ value: IndexValue, _ key: Row.Key, _ slot: Int32, leafGuess: Int = -1) -> Bool {
+    /// `hashOfValue`: a hash index's `hash(value)`, or .max when the caller has not computed it.
+    mutating func add(_ value: IndexValue, _ key: Row.Key, _ slot: Int32, leafGuess: Int = -1, hashOfValue: UInt64 = .max) -> Bool {
         switch spec.kind {
-        case .hash: return hash.insert(value, slot)
+        case .hash: return hash.insert(value, slot, hash: hashOfValue)
         case .ordered:
             ordered.insert(OrderedEntry(value: value, key: key, slot: slot), leafGuess: leafGuess)
             return false
@@ -24,9 +25,9 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
     }
 
     @inline(__always)
-    mutating func remove(_ value: IndexValue, _ key: Row.Key, _ slot: Int32, leafGuess: Int = -1) {
+    mutating func remove(_ value: IndexValue, _ key: Row.Key, _ slot: Int32, leafGuess: Int = -1, hashOfValue: UInt64 = .max) {
         switch spec.kind {
-        case .hash: hash.remove(value, slot)
+        case .hash: hash.remove(value, slot, hash: hashOfValue)
         case .ordered:
             let removed = ordered.remove(value, key, leafGuess: leafGuess)
             precondition(removed, "ordered index \(spec.name) lacks (\(value), \(key))")
@@ -47,8 +48,10 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
     mutating func prepare(_ move: inout IndexMove) {
         switch spec.kind {
         case .hash:
-            hash.prefetchRun(move.before)
-            hash.prefetchRun(move.after)
+            move.beforeHash = hash.hash(move.before)
+            move.afterHash = hash.hash(move.after)
+            hash.prefetchRun(hash: move.beforeHash)
+            hash.prefetchRun(hash: move.afterHash)
         case .ordered:
             move.beforeSample = ordered.prefetchTop(ordered.hint(move.before))
             move.afterSample = ordered.prefetchTop(ordered.hint(move.after))
@@ -63,8 +66,8 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
     mutating func prepareLeaves(_ move: inout IndexMove) {
         switch spec.kind {
         case .hash:
-            hash.prefetchList(move.before)
-            hash.prefetchList(move.after)
+            hash.prefetchList(hash: move.beforeHash)
+            hash.prefetchList(hash: move.afterHash)
         case .ordered:
             move.beforeLeaf = ordered.prefetchLeaf(of: move.before, sample: move.beforeSample)
             move.afterLeaf = ordered.prefetchLeaf(of: move.after, sample: move.afterSample)
@@ -107,4 +110,7 @@ struct IndexMove {
     var afterSample = -1
     var beforeLeaf = -1
     var afterLeaf = -1
+    /// Hash indexes: each value's hash (.max: not computed yet).
+    var beforeHash = UInt64.max
+    var afterHash = UInt64.max
 }

@@ -5,15 +5,17 @@
 public struct TableSnapshot<Row: TableRecord>: Sendable {
     /// Feed position the snapshot reflects: every change up to it, none after.
     public let position: UInt64
-    let chunks: [SlabChunk<Row>]
+    let chunks: ContiguousArray<SlabChunk<Row>>
     /// Records that expired by this instant (ns) are left out.
     let now: Int64
 
     /// Visits each live record with its version and expiry (`Int64.max` for never).
     public func forEach(_ body: (_ row: Row, _ version: UInt64, _ expiry: Int64) -> Void) {
         for chunk in chunks {
-            for o in chunk.rows.indices where chunk.metas[o].expiry > now {
-                if let row = chunk.rows[o] { body(row, chunk.metas[o].version, chunk.metas[o].expiry) }
+            chunk.withBuffers { rows, metas in
+                for o in rows.indices where metas[o].expiry > now {
+                    if let row = rows[o] { body(row, metas[o].version, metas[o].expiry) }
+                }
             }
         }
     }

@@ -7,8 +7,9 @@ public struct TableOptions<Row>: Sendable {
     public var rowLimit: Int?
     /// Most bytes held, as counted by `weight`.
     public var byteLimit: Int?
-    /// Bytes a record counts for against `byteLimit`.
-    public var weight: @Sendable (Row) -> Int
+    /// Bytes a record counts for against `byteLimit`; nil counts every record as its size plus
+    /// 48 bytes of bookkeeping (a constant, which a write then never calls out for).
+    public var weight: (@Sendable (Row) -> Int)?
     /// Records start dirty and may not be evicted until `markFlushed` acknowledges their version
     /// (write-behind tables). When false every record is clean at once (pure caches).
     public var tracksFlush: Bool
@@ -17,7 +18,7 @@ public struct TableOptions<Row>: Sendable {
 
     public init(
         defaultTTL: Duration? = nil, rowLimit: Int? = nil, byteLimit: Int? = nil,
-        weight: @escaping @Sendable (Row) -> Int = { _ in MemoryLayout<Row>.stride + 48 },
+        weight: (@Sendable (Row) -> Int)? = nil,
         tracksFlush: Bool = false, feedCapacity: Int = 1 << 16
     ) {
         precondition((rowLimit ?? 1) > 0 && (byteLimit ?? 1) > 0, "table limits must be positive")
@@ -28,6 +29,14 @@ public struct TableOptions<Row>: Sendable {
         self.weight = weight
         self.tracksFlush = tracksFlush
         self.feedCapacity = feedCapacity
+    }
+}
+
+extension TableOptions {
+    @inline(__always)
+    func weigh(_ row: Row) -> Int {
+        if let weight { return weight(row) }
+        return MemoryLayout<Row>.stride + 48
     }
 }
 

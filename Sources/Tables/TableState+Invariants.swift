@@ -8,7 +8,7 @@ extension TableState {
         var expiring = 0
         slab.forEach { slot, row, entry in
             live += 1
-            weight += options.weight(row)
+            weight += options.weigh(row)
             if entry.expiry != .max { expiring += 1 }
             if primary[row.key] != slot { problems.append("primary[\(row.key)] is not slot \(slot)") }
             if entry.version >= nextPosition { problems.append("\(row.key) has version \(entry.version) ≥ next \(nextPosition)") }

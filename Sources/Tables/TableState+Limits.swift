@@ -11,7 +11,7 @@ extension TableState {
     ) throws(TableError) -> [Int32] {
         guard isLimited else { return [] }
         var purgedBytes = 0
-        for slot in purge { purgedBytes += options.weight(slab[slot].row!) }
+        for slot in purge { purgedBytes += options.weigh(slab[slot].row!) }
         let rowsOver = options.rowLimit.map { count - purge.count + rows - $0 } ?? 0
         let bytesOver = options.byteLimit.map { bytes - purgedBytes + extra - $0 } ?? 0
         if rowsOver <= 0 && bytesOver <= 0 { return [] }
@@ -37,7 +37,7 @@ extension TableState {
             }
             victims.append(slot)
             freedRows += 1
-            freedBytes += options.weight(row)
+            freedBytes += options.weigh(row)
         }
         guard freedRows >= rowsOver && freedBytes >= bytesOver else {
             throw .capacityExceeded(rows: count, bytes: bytes)

@@ -120,27 +120,33 @@ extension TableState {
         }
     }
 
+    /// Bytes ahead of the scan's position that it requests (512 and 2048 measured slower).
+    static var scanPrefetchDistance: Int { 1024 }
+
     /// Visits every live record in slot order. The loop is a plain walk over each chunk's
     /// contiguous rows; expiries are read only when some record can expire.
     @inline(__always)
     func scan(now: Int64, _ visit: (Int32, Row) -> Bool) {
-        for number in slab.chunks.indices {
+        for (number, chunk) in slab.chunks.enumerated() {
             let base = number << Slab<Row>.chunkShift
-            let going = slab.chunks[number].rows.withUnsafeBufferPointer { rows -> Bool in
+            let going = chunk.withBuffers { rows, metas -> Bool in
+                // The stream of rows is requested a kilobyte ahead: the hardware prefetcher alone
+                // left the loop waiting on each line (measured: 13–16 → 8–10 ns a row, 1M rows).
+                let ahead = UnsafeRawPointer(rows.baseAddress!) + Self.scanPrefetchDistance
                 if now == .min {
                     for offset in rows.indices {
+                        prefetch(ahead + offset &* MemoryLayout<Row?>.stride)
                         guard let row = rows[offset] else { continue }
                         if !visit(Int32(truncatingIfNeeded: base &+ offset), row) { return false }
                     }
                     return true
                 }
-                return slab.chunks[number].metas.withUnsafeBufferPointer { metas -> Bool in
-                    for offset in rows.indices {
-                        guard let row = rows[offset], metas[offset].expiry > now else { continue }
-                        if !visit(Int32(truncatingIfNeeded: base &+ offset), row) { return false }
-                    }
-                    return true
+                for offset in rows.indices {
+                    prefetch(ahead + offset &* MemoryLayout<Row?>.stride)
+                    guard let row = rows[offset], metas[offset].expiry > now else { continue }
+                    if !visit(Int32(truncatingIfNeeded: base &+ offset), row) { return false }
                 }
+                return true
             }
             if !going { return }
         }
@@ -158,7 +164,7 @@ extension TableState {
     /// `mutating` only to reach the index in place (see `SecondaryIndex`).
     @inline(__always)
     mutating func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
-        let valueOf = valueOf[i]
+        let valueOf = reader(i)
         let slab = slab  // read by the closures while the index is accessed
         return indexes[i].visitCandidates(value) { slot in
             slab.prefetchRow(slot)

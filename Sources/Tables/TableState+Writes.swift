@@ -24,7 +24,7 @@ extension TableState {
         if uniqueIndexes.isEmpty { return }
         let slab = slab  // read while the index is reached in place
         for i in uniqueIndexes {
-            let valueOf = valueOf[i]
+            let valueOf = reader(i)
             let value = valueOf(row)
             let found = indexes[i].holder(of: value) { valueOf(slab.row($0)!) == value }
             guard let holder = found, holder != slot else { continue }
@@ -42,7 +42,7 @@ extension TableState {
             purge.append(slot)
         }
         try checkUnique(row, replacing: nil, now: now, purge: &purge)
-        let victims = try chooseVictims(adding: 1, bytes: options.weight(row), keeping: nil, purge: purge, now: now)
+        let victims = try chooseVictims(adding: 1, bytes: options.weigh(row), keeping: nil, purge: purge, now: now)
         for slot in purge { drop(slot, .expire) }
         for slot in victims { drop(slot, slab[slot].expiry <= now ? .expire : .evict) }
         let position = emit(.insert, row.key, row)
@@ -57,13 +57,13 @@ extension TableState {
         let old = slab[slot]
         var purge: [Int32] = []
         try checkUnique(row, replacing: slot, now: now, purge: &purge)
-        let extra = options.weight(row) - options.weight(old.row!)
+        let extra = options.weight == nil ? 0 : options.weigh(row) - options.weigh(old.row!)
         let victims = try chooseVictims(adding: 0, bytes: extra, keeping: slot, purge: purge, now: now)
         for s in purge { drop(s, .expire) }
         for s in victims { drop(s, slab[s].expiry <= now ? .expire : .evict) }
         let position = emit(.update, row.key, row)
         rewrite(slot, Entry(row: row, version: position, expiry: resolve(expiry, now: now, current: old.expiry),
-                            flushed: options.tracksFlush ? old.flushed : position))
+                            flushed: options.tracksFlush ? old.flushed : position), replacing: old, extraBytes: extra)
         if inTransaction { undo.append(.replaced(slot, old)) }
         return position
     }
@@ -71,7 +71,7 @@ extension TableState {
     mutating func upsert(_ row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
         // The key map's bucket and the new values' hash words load together, while the old record is read.
         primary.prefetch(row.key)
-        for i in hashIndexes { indexes[i].prefetchAhead(valueOf[i](row)) }
+        for i in hashIndexes { indexes[i].prefetchAhead(column(i, row)) }
         if let slot = liveSlot(row.key, now: now) { return try replace(slot, with: row, expiry: expiry, now: now) }
         return try insert(row, expiry: expiry, now: now)
     }

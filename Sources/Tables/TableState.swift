@@ -23,6 +23,9 @@ public struct TableState<Row: TableRecord>: Sendable {
     /// on `indexes[i]`, goes through the array's getter, which copies the whole index (a retain and a
     /// release per array inside it) — also through withUnsafeBufferPointer (measured with callgrind).
     let valueOf: [@Sendable (Row) -> IndexValue]
+    /// Each index's column offset (`Column.offset`), -1 where its closure must be called: kept
+    /// apart from `valueOf` so that reading it copies no closure (see `column`).
+    let columnOffsets: [Int]
     var feed: ChangeFeed<Row>
     var nextPosition: UInt64
     var bytes = 0
@@ -50,9 +53,21 @@ public struct TableState<Row: TableRecord>: Sendable {
         self.uniqueIndexes = schema.indexes.indices.filter { schema.indexes[$0].unique }
         self.hashIndexes = schema.indexes.indices.filter { schema.indexes[$0].kind == .hash }
         self.valueOf = schema.indexes.map(\.column.value)
+        self.columnOffsets = schema.indexes.map { $0.column.offset ?? -1 }
         self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
         self.nextPosition = position + 1
     }
+
+    /// Index `i`'s value for `row`.
+    @inline(__always)
+    func column(_ i: Int, _ row: Row) -> IndexValue {
+        let offset = columnOffsets[i]
+        if offset >= 0 { return .int(withUnsafeBytes(of: row) { $0.load(fromByteOffset: offset, as: Int64.self) }) }
+        return valueOf[i](row)
+    }
+
+    /// Index `i`'s column reader, for closures that run while an index is reached in place.
+    func reader(_ i: Int) -> ColumnReader<Row> { ColumnReader(offset: columnOffsets[i], value: valueOf[i]) }
 
     var isLimited: Bool { options.rowLimit != nil || options.byteLimit != nil }
     var count: Int { primary.count }
@@ -72,10 +87,10 @@ public struct TableState<Row: TableRecord>: Sendable {
         let slot = slab.allocate(Entry(row: row, version: version, expiry: expiry, flushed: flushed))
         primary[row.key] = slot
         for i in indexes.indices {
-            let value = valueOf[i](row)
+            let value = column(i, row)
             if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value) }
         }
-        bytes += options.weight(row)
+        bytes += options.weigh(row)
         if expiry != .max {
             expiringCount += 1
             expiries.push(expiry, row.key)
@@ -86,9 +101,9 @@ public struct TableState<Row: TableRecord>: Sendable {
         return slot
     }
 
-    /// Replaces the entry in `slot` by one with the same key, moving index entries that changed.
-    mutating func rewrite(_ slot: Int32, _ new: Entry<Row>) {
-        let old = slab[slot]
+    /// Replaces `old`, the entry in `slot`, by `new` (same key), moving index entries that changed;
+    /// `extraBytes` is the new record's weight minus the old one's.
+    mutating func rewrite(_ slot: Int32, _ new: Entry<Row>, replacing old: Entry<Row>, extraBytes: Int) {
         let oldRow = old.row!
         let newRow = new.row!
         precondition(oldRow.key == newRow.key, "rewrite of slot \(slot) changes key \(oldRow.key) to \(newRow.key)")
@@ -96,14 +111,14 @@ public struct TableState<Row: TableRecord>: Sendable {
         // The common write (a position update) changes no indexed value: find the first index
         // whose value changed before setting anything up (measured: 80 instructions a write).
         for i in indexes.indices {
-            let before = valueOf[i](oldRow)
-            let after = valueOf[i](newRow)
+            let before = column(i, oldRow)
+            let after = column(i, newRow)
             if before != after {
                 moveEntries(slot, oldRow, newRow, IndexMove(index: i, before: before, after: after))
                 break
             }
         }
-        bytes += options.weight(newRow) - options.weight(oldRow)
+        bytes += extraBytes
         if old.expiry != .max { expiringCount -= 1 }
         if new.expiry != .max {
             expiringCount += 1
@@ -122,8 +137,8 @@ public struct TableState<Row: TableRecord>: Sendable {
             moves.baseAddress!.initialize(to: first)
             var count = 1
             for i in start..<indexes.count {
-                let before = valueOf[i](oldRow)
-                let after = valueOf[i](newRow)
+                let before = column(i, oldRow)
+                let after = column(i, newRow)
                 if before != after {
                     (moves.baseAddress! + count).initialize(to: IndexMove(index: i, before: before, after: after))
                     count += 1
@@ -135,8 +150,8 @@ public struct TableState<Row: TableRecord>: Sendable {
             for k in 0..<count { indexes[moves[k].index].prepareLeaves(&moves[k]) }
             for k in 0..<count {
                 let move = (moves.baseAddress! + k).move()
-                indexes[move.index].remove(move.before, oldRow.key, slot, leafGuess: move.beforeLeaf)
-                if indexes[move.index].add(move.after, newRow.key, slot, leafGuess: move.afterLeaf) {
+                indexes[move.index].remove(move.before, oldRow.key, slot, leafGuess: move.beforeLeaf, hashOfValue: move.beforeHash)
+                if indexes[move.index].add(move.after, newRow.key, slot, leafGuess: move.afterLeaf, hashOfValue: move.afterHash) {
                     promoteHeavy(move.index, move.after)
                 }
             }
@@ -145,7 +160,7 @@ public struct TableState<Row: TableRecord>: Sendable {
 
     /// Moves every slot holding `value` in hash index `i` out of its probe table (see `HashIndex`).
     mutating func promoteHeavy(_ i: Int, _ value: IndexValue) {
-        let valueOf = valueOf[i]
+        let valueOf = reader(i)
         var slots: [Int32] = []
         _ = indexes[i].hash.forEachCandidate(value) { slot in
             if valueOf(slab.row(slot)!) == value { slots.append(slot) }
@@ -158,8 +173,8 @@ public struct TableState<Row: TableRecord>: Sendable {
         let entry = slab.release(slot)
         let row = entry.row!
         primary.remove(row.key)
-        for i in indexes.indices { indexes[i].remove(valueOf[i](row), row.key, slot) }
-        bytes -= options.weight(row)
+        for i in indexes.indices { indexes[i].remove(column(i, row), row.key, slot) }
+        bytes -= options.weigh(row)
         if entry.expiry != .max { expiringCount -= 1 }
         return entry
     }
@@ -215,7 +230,9 @@ public struct TableState<Row: TableRecord>: Sendable {
         while let step = undo.popLast() {
             switch step {
             case .placed(let slot): _ = unplace(slot)
-            case .replaced(let slot, let old): rewrite(slot, old)
+            case .replaced(let slot, let old):
+                let current = slab[slot]
+                rewrite(slot, old, replacing: current, extraBytes: options.weigh(old.row!) - options.weigh(current.row!))
             case .removed(let old):
                 _ = place(old.row!, version: old.version, expiry: old.expiry, flushed: old.flushed)
             }

@@ -2,7 +2,9 @@
 // `Dictionary` under a `Mutex` doing the same job in the same run (for index and range figures the
 // peer also keeps a hand-made secondary structure). Ends with a 2-thread figure.
 // Options: --rows N (default 1_000_000); --only NAME,… (e.g. get,put,memory-miss) for profiling;
-// --huge-pages re-runs itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1; --indexes hash|ordered|none keeps only those.
+// --small-pages measures on 4 KiB pages (by default the suite re-runs itself on transparent huge
+// pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1, the memory tier's deployment setting); --indexes
+// hash|ordered|none keeps only those.
 // memory-miss is one dependent load in 64 MiB, the unit the other figures are made of.
 #if canImport(Glibc)
 import Glibc
@@ -22,8 +24,8 @@ enum TablesSuite {
         var key: Int64 { id }
     }
 
-    static let owner = Column<BenchRow>("owner") { .int($0.owner) }
-    static let score = Column<BenchRow>("score") { .int($0.score) }
+    static let owner = Column<BenchRow>("owner", \.owner)
+    static let score = Column<BenchRow>("score", \.score)
     static let schema = TableSchema<BenchRow>(name: "bench", indexes: [IndexSpec(owner, .hash), IndexSpec(score, .ordered)])
 
     /// Raft's SplitMix64, drawing Int64 keys.
@@ -68,12 +70,15 @@ enum TablesSuite {
         var rows = 1_000_000
         if let i = arguments.firstIndex(of: "--rows"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { rows = n }
         precondition(rows >= 1000, "--rows must be at least 1000")
-        // --huge-pages: the same run with malloc's large blocks on transparent huge pages (glibc's
-        // tunable, read at start-up, hence the re-exec). A deployment setting; nothing in Tables changes.
-        if arguments.contains("--huge-pages"), getenv("GLIBC_TUNABLES") == nil {
+        // Transparent huge pages unless --small-pages: glibc's tunable makes malloc ask for them
+        // (madvise) on the blocks it maps, and is read at start-up, hence the re-exec. Records and
+        // index entries sit at random addresses across hundreds of MiB, so on 4 KiB pages nearly
+        // every record read is a TLB miss as well as a cache miss; a server hosting tables runs
+        // this way. Both the table and its peer run on the same pages in the same process.
+        if !arguments.contains("--small-pages"), getenv("GLIBC_TUNABLES") == nil {
             setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1)
             execv("/proc/self/exe", CommandLine.unsafeArgv)
-            fatalError("kura-bench tables --huge-pages: execv failed, errno \(errno)")
+            fatalError("kura-bench tables: execv for huge pages failed, errno \(errno)")
         }
         // --only NAME[,NAME…] runs just those figures (the load always runs), e.g. for profiling.
         let only = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }

@@ -36,6 +36,32 @@ import Tables
         #expect(rows.count == 2999 && rows.values.allSatisfy { $0.score == 2 })
     }
 
+    /// Snapshots share the table's chunks; a write copies the chunk it touches first, whether it
+    /// replaces, removes or appends a record, and a snapshot outlives the table it came from.
+    @Test func snapshotsKeepTheirChunksAcrossEveryKindOfWrite() throws {
+        let name = { (id: Int64) in "player-with-a-long-name-\(id)" }  // heap strings: copies must retain
+        var first: TableSnapshot<Player>
+        var second: TableSnapshot<Player>
+        do {
+            let table = Table(Player.schema, options: TableOptions(tracksFlush: true), clock: ManualClock())
+            for id in Int64(0)..<1500 { try table.insert(Player(id: id, score: id, name: name(id))) }
+            first = table.snapshot()
+            for id in Int64(1500)..<1510 { try table.insert(Player(id: id, score: id, name: name(id))) }  // appends to a shared chunk
+            try table.modify(5) { $0.name = "renamed" }
+            try table.delete(1200)
+            table.markFlushed(6, version: 7)
+            second = table.snapshot()
+            try table.modify(6) { $0.score = -1 }
+        }
+        #expect(first.position == 1500 && first.rows.count == 1500)
+        #expect(first.rows.allSatisfy { $0.name == name($0.id) && $0.score == $0.id })
+        let rows = Dictionary(uniqueKeysWithValues: second.rows.map { ($0.id, $0) })
+        #expect(second.position == 1512 && rows.count == 1509 && rows[1200] == nil)
+        #expect(rows[5]?.name == "renamed" && rows[6]?.score == 6 && rows[1509]?.name == name(1509))
+        let restored = try Table.restoring(first, schema: Player.schema, clock: ManualClock())
+        #expect(try restored.get(1200)?.name == name(1200) && restored.count() == 1500)
+    }
+
     @Test func importRejectsForeignOrCorruptBytes() throws {
         let table = Table(Player.schema, clock: ManualClock())
         try table.insert(Player(id: 1))

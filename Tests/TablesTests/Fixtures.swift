@@ -13,11 +13,11 @@ struct Player: BinaryRecord, Equatable, CustomStringConvertible {
     var key: Int64 { id }
     var description: String { "P(\(id) o\(owner) s\(score) \(name) t\(tag) c\(count))" }
 
-    static let ownerColumn = Column<Player>("owner") { .int($0.owner) }
-    static let scoreColumn = Column<Player>("score") { .int($0.score) }
+    static let ownerColumn = Column<Player>("owner", \.owner)  // read at its offset
+    static let scoreColumn = Column<Player>("score", \.score)
     static let nameColumn = Column<Player>("name") { .string($0.name) }
     static let tagColumn = Column<Player>("tag") { .int($0.tag) }
-    static let countColumn = Column<Player>("count") { .int($0.count) }
+    static let countColumn = Column<Player>("count") { .int($0.count) }  // through its closure
 
     /// owner: hash; score: ordered; name: unique hash; tag: unique ordered; count: not indexed.
     static let schema = TableSchema<Player>(name: "players", indexes: [

@@ -21,6 +21,34 @@ import Tables
         #expect(table.invariantViolations() == [])
     }
 
+    /// Key-path columns: a stored field is read at its offset, a computed one through the key
+    /// path; both index and query exactly like the closure column of the same values.
+    @Test func keyPathColumnsIndexLikeClosureColumns() throws {
+        struct Ship: TableRecord {
+            var id: Int64
+            var pad: Int32  // puts `crew` at a non-zero offset
+            var crew: Int64
+            var key: Int64 { id }
+            var doubled: Int64 { crew * 2 }
+        }
+        let stored = Column<Ship>("crew", \.crew)
+        let computed = Column<Ship>("doubled", \.doubled)
+        let closure = Column<Ship>("crew-closure") { .int($0.crew) }
+        #expect(stored.offset == 16)  // after id (8 bytes) and pad (4), aligned to 8
+        #expect(computed.offset == nil && closure.offset == nil)
+        let table = Table(TableSchema<Ship>(name: "ships", indexes: [
+            IndexSpec(stored, .hash), IndexSpec(computed, .ordered), IndexSpec(closure, .ordered),
+        ]), clock: ManualClock())
+        for id in Int64(0)..<300 { try table.insert(Ship(id: id, pad: -1, crew: id % 7)) }
+        try table.upsert(Ship(id: 3, pad: 0, crew: 6))  // moves 3 from crew 3 to crew 6
+        for crew in Int64(0)..<7 {
+            let expected = Set((0..<300).filter { $0 == 3 ? crew == 6 : $0 % 7 == crew })
+            #expect(Set(try table.select(Query(.equal(stored, .int(crew)))).map(\.id)) == expected)
+            #expect(Set(try table.select(Query(.equal(computed, .int(crew * 2)))).map(\.id)) == expected)
+            #expect(Set(try table.select(Query(.equal(closure, .int(crew)))).map(\.id)) == expected)
+        }
+    }
+
     @Test func badInputLeavesTheTableAsItWas() {
         let table = filled()
         expectUnchanged(table, .duplicateKey("players[3]")) { () throws(TableError) in try table.insert(Player(id: 3, name: "new", tag: 999)) }
