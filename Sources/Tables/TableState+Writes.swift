@@ -55,12 +55,16 @@ extension TableState {
     /// Replaces the live record in `slot` by `row` (same key).
     mutating func replace(_ slot: Int32, with row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
         let old = slab[slot]
-        var purge: [Int32] = []
-        try checkUnique(row, replacing: slot, now: now, purge: &purge)
         let extra = options.weight == nil ? 0 : options.weigh(row) - options.weigh(old.row!)
-        let victims = try chooseVictims(adding: 0, bytes: extra, keeping: slot, purge: purge, now: now)
-        for s in purge { drop(s, .expire) }
-        for s in victims { drop(s, slab[s].expiry <= now ? .expire : .evict) }
+        // Unique indexes and limits are checked only where a table has them: the common
+        // replace (neither) makes no call and builds no arrays for them.
+        if !uniqueIndexes.isEmpty || isLimited {
+            var purge: [Int32] = []
+            try checkUnique(row, replacing: slot, now: now, purge: &purge)
+            let victims = try chooseVictims(adding: 0, bytes: extra, keeping: slot, purge: purge, now: now)
+            for s in purge { drop(s, .expire) }
+            for s in victims { drop(s, slab[s].expiry <= now ? .expire : .evict) }
+        }
         let position = emit(.update, row.key, row)
         rewrite(slot, Entry(row: row, version: position, expiry: resolve(expiry, now: now, current: old.expiry),
                             flushed: options.tracksFlush ? old.flushed : position), replacing: old, extraBytes: extra)

@@ -62,8 +62,14 @@ public struct TableState<Row: TableRecord>: Sendable {
     @inline(__always)
     func column(_ i: Int, _ row: Row) -> IndexValue {
         let offset = columnOffsets[i]
-        if offset >= 0 { return .int(withUnsafeBytes(of: row) { $0.load(fromByteOffset: offset, as: Int64.self) }) }
+        if offset >= 0 { return .int(Self.int(at: offset, of: row)) }
         return valueOf[i](row)
+    }
+
+    /// The `Int64` field at byte `offset` of `row` (a `Column.offset`).
+    @inline(__always)
+    static func int(at offset: Int, of row: Row) -> Int64 {
+        withUnsafeBytes(of: row) { $0.load(fromByteOffset: offset, as: Int64.self) }
     }
 
     /// Index `i`'s column reader, for closures that run while an index is reached in place.
@@ -111,6 +117,8 @@ public struct TableState<Row: TableRecord>: Sendable {
         // The common write (a position update) changes no indexed value: find the first index
         // whose value changed before setting anything up (measured: 80 instructions a write).
         for i in indexes.indices {
+            let offset = columnOffsets[i]
+            if offset >= 0 && Self.int(at: offset, of: oldRow) == Self.int(at: offset, of: newRow) { continue }
             let before = column(i, oldRow)
             let after = column(i, newRow)
             if before != after {
