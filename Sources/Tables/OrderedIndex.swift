@@ -1,7 +1,7 @@
-// An ordered secondary index: entries sorted by (value, primary key), in leaves of at most 64, a
+// An ordered secondary index: entries sorted by (value, primary key), in leaves of at most 32, a
 // B+tree of three levels laid out in flat arrays.
 //
-// Leaves live in pools (one array per field; leaf `id` owns positions id·64 ..< id·64 + 64), so a
+// Leaves live in pools (one array per field; leaf `id` owns positions id·32 ..< id·32 + 32), so a
 // leaf's address is arithmetic on its id: it can be prefetched before it is read, where a leaf
 // that is its own heap object costs a dependent miss on the object before its first entry. Above
 // the leaves, `top` lists every leaf in key order as its first word, id and size (16 bytes), and
@@ -58,7 +58,10 @@ struct OrderedPosition: Equatable, Sendable {
 }
 
 struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
-    static var leafCapacity: Int { 64 }
+    /// 32 rather than 64: a put requests every line of two leaves (words, slots, keys), and half
+    /// as many lines kept the core's line-fill buffers less full (put 10–17 % faster in three
+    /// alternating pairs, range scans level; 16 measured slower).
+    static var leafCapacity: Int { 32 }
     /// Leaves per sample.
     static var blockSize: Int { 16 }
 
