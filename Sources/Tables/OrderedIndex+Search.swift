@@ -60,10 +60,22 @@ extension OrderedIndex {
     @inline(__always)
     func searchExact(_ range: Range<Int>, from start: Int, word: UInt64, key: Key) -> Int {
         words.withUnsafeBufferPointer { words in
-            let low = firstNotBelow(start, range.upperBound) { words[$0] < word }
-            guard low < range.upperBound && words[low] == word else { return low }
-            let end = firstNotBelow(low, range.upperBound) { words[$0] <= word }
-            return keys.withUnsafeBufferPointer { keys in firstNotBelow(low, end) { keys[$0] < key } }
+            keys.withUnsafeBufferPointer { keys in
+                var low = firstNotBelow(start, range.upperBound) { words[$0] < word }
+                // Runs of equal words are short (a remove always finds one, of its own entry):
+                // step along the first few, and binary-search only a longer run.
+                var steps = 0
+                while low < range.upperBound && words[low] == word {
+                    if !(keys[low] < key) { return low }
+                    low += 1
+                    steps += 1
+                    if steps == 4 {
+                        let end = firstNotBelow(low, range.upperBound) { words[$0] <= word }
+                        return firstNotBelow(low, end) { keys[$0] < key }
+                    }
+                }
+                return low
+            }
         }
     }
 

@@ -26,15 +26,17 @@ import Testing
     }
 
     /// Few values, many keys each: runs of equal words span several leaves, so both the leaf
-    /// choice and the in-leaf search must tell entries apart on keys.
-    @Test func equalWordsWithManyKeys() {
+    /// choice and the in-leaf search must tell entries apart on keys. With a wider spread, runs
+    /// are a few entries long: stepped along, or binary-searched past four.
+    @Test(arguments: [2, 400] as [Int64]) func equalWordsWithManyKeys(spread: Int64) {
         var random = SeededGenerator(seed: 7)
         var index = Index()
         var model: [(IndexValue, Int64)] = []
+        var used = Set<Int64>()
         for _ in 0..<3000 {
-            let value = Int64.random(in: -2...2, using: &random)
+            let value = Int64.random(in: -spread...spread, using: &random)
             let key = Int64.random(in: 0..<1_000_000, using: &random)
-            guard !model.contains(where: { $0.1 == key }) else { continue }
+            guard used.insert(key).inserted else { continue }
             index.insertExact(Index.intWord(value), key, Int32(key & 0xFFFF), leafGuess: Int.random(in: -1...60, using: &random))
             model.append((.int(value), key))
         }
