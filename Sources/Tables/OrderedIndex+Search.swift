@@ -36,6 +36,49 @@ extension OrderedIndex {
         partitionPoint(hint: hint(value), leafGuess: leafGuess) { !$0.precedes(value, key) }
     }
 
+    /// `position(of: .int(v), key)` in exact mode, given `word = intWord(v)`: equal words are
+    /// equal values there, so entries are told apart on keys alone, never built.
+    @inline(__always)
+    func position(ofWord word: UInt64, _ key: Key, leafGuess: Int = -1) -> OrderedPosition {
+        let n = top.count
+        guard n > 0 else { return OrderedPosition(leaf: 0, offset: 0) }
+        var low = isFirstLeaf(leafGuess, atOrAbove: word) ? leafGuess : firstLeaf(atOrAbove: word)
+        if low < n && top[low].firstWord == word {
+            var high = firstLeaf(above: word, from: low)
+            while low < high {
+                let mid = (low + high) >> 1
+                if keys[leafRange(mid).lowerBound] >= key { high = mid } else { low = mid + 1 }
+            }
+        }
+        if low == 0 { return OrderedPosition(leaf: 0, offset: 0) }
+        let range = leafRange(low - 1)
+        let offset = searchExact(range, from: range.lowerBound + 1, word: word, key: key) - range.lowerBound
+        return offset == range.count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: low - 1, offset: offset)
+    }
+
+    /// `search` in exact mode: the first position in `start..<range.upperBound` at or after (word, key).
+    @inline(__always)
+    func searchExact(_ range: Range<Int>, from start: Int, word: UInt64, key: Key) -> Int {
+        words.withUnsafeBufferPointer { words in
+            keys.withUnsafeBufferPointer { keys in
+                var low = firstNotBelow(start, range.upperBound) { words[$0] < word }
+                // Runs of equal words are short (a remove always finds one, of its own entry):
+                // step along the first few, and binary-search only a longer run.
+                var steps = 0
+                while low < range.upperBound && words[low] == word {
+                    if !(keys[low] < key) { return low }
+                    low += 1
+                    steps += 1
+                    if steps == 4 {
+                        let end = firstNotBelow(low, range.upperBound) { words[$0] <= word }
+                        return firstNotBelow(low, end) { keys[$0] < key }
+                    }
+                }
+                return low
+            }
+        }
+    }
+
     /// Whether `rank` is `firstLeaf(atOrAbove: hint)` — the first leaf whose first word is at
     /// least `hint` — read on two entries of `top`. A rank found a moment before stays right
     /// unless a leaf was split, merged or dropped, or a first word changed, in between.

@@ -123,25 +123,51 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     // MARK: insert and remove
 
     /// `leafGuess`: a rank `prefetchLeaf(of:)` returned for the value, or -1 (see `partitionPoint`).
+    @inline(__always)
     mutating func insert(_ entry: OrderedEntry<Key>, leafGuess: Int = -1) {
+        if exact, case .int(let v) = entry.value {
+            insertExact(Self.intWord(v), entry.key, entry.slot, leafGuess: leafGuess)
+        } else {
+            insertValue(entry, leafGuess: leafGuess)
+        }
+    }
+
+    /// `insert` of an integer value in exact mode (its word): searched and compared on words and
+    /// keys alone, no `OrderedEntry` or `IndexValue` built (the put path's common case).
+    mutating func insertExact(_ word: UInt64, _ key: Key, _ slot: Int32, leafGuess: Int = -1) {
+        precondition(exact, "ordered index: exact insert outside exact mode")
+        count += 1
+        let (rank, offset) = room(at: position(ofWord: word, key, leafGuess: leafGuess), filler: key)
+        put(word, key, slot, .null, rank: rank, offset: offset)
+        if offset == 0 { setFirstWord(rank, word) }
+    }
+
+    private mutating func insertValue(_ entry: OrderedEntry<Key>, leafGuess: Int) {
         if exact, !entry.value.isInt { leaveExactMode() }
         count += 1
         let word = hint(entry.value)  // exact for a stored value
+        let (rank, offset) = room(at: position(of: entry.value, entry.key, leafGuess: leafGuess), filler: entry.key)
+        put(word, entry.key, entry.slot, entry.value, rank: rank, offset: offset)
+        if offset == 0 { setFirstWord(rank, word) }
+    }
+
+    /// Where an entry whose first position at or after it is `position` goes: the end of the
+    /// previous leaf rather than offset 0 of the next, in a leaf with room (split if full). An
+    /// empty index gets its first leaf.
+    @inline(__always)
+    private mutating func room(at position: OrderedPosition, filler: Key) -> (rank: Int, offset: Int) {
         if top.isEmpty {
-            top.append(OrderedTop(firstWord: word, id: newLeaf(filler: entry.key), size: 0))
-            put(entry, word, rank: 0, offset: 0)
+            top.append(OrderedTop(firstWord: 0, id: newLeaf(filler: filler), size: 0))
             rebuildSamples(from: 0)
-            return
+            return (0, 0)
         }
-        let position = position(of: entry.value, entry.key, leafGuess: leafGuess)
-        // Append to the end of the previous leaf rather than open the next one at offset 0.
         var rank = position.leaf
         var offset = position.offset
         if offset == 0 && rank > 0 {
             rank -= 1
-            offset = leafRange(rank).count
+            offset = Int(top[rank].size)
         }
-        if leafRange(rank).count == Self.leafCapacity {
+        if Int(top[rank].size) == Self.leafCapacity {
             split(rank)
             let half = Self.leafCapacity / 2
             if offset > half {
@@ -149,15 +175,35 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
                 offset -= half
             }
         }
-        put(entry, word, rank: rank, offset: offset)
-        if offset == 0 { setFirstWord(rank, word) }
+        return (rank, offset)
     }
 
     /// Removes the entry for (value, key); returns false if it was not there.
+    @inline(__always)
     @discardableResult
     mutating func remove(_ value: IndexValue, _ key: Key, leafGuess: Int = -1) -> Bool {
+        if exact {
+            guard case .int(let v) = value else { return false }  // every value held is an integer
+            return removeExact(Self.intWord(v), key, leafGuess: leafGuess)
+        }
         let position = position(of: value, key, leafGuess: leafGuess)
         guard let found = entry(at: position), found.value == value, found.key == key else { return false }
+        remove(at: position)
+        return true
+    }
+
+    /// `remove` of an integer value in exact mode (its word), on words and keys alone.
+    mutating func removeExact(_ word: UInt64, _ key: Key, leafGuess: Int = -1) -> Bool {
+        let position = position(ofWord: word, key, leafGuess: leafGuess)
+        guard position.leaf < top.count else { return false }
+        let leaf = top[position.leaf]
+        let at = Int(leaf.id) &* Self.leafCapacity &+ position.offset
+        guard position.offset < Int(leaf.size), words[at] == word, keys[at] == key else { return false }
+        remove(at: position)
+        return true
+    }
+
+    private mutating func remove(at position: OrderedPosition) {
         count -= 1
         let rank = position.leaf
         let base = Int(top[rank].id) * Self.leafCapacity
@@ -175,18 +221,19 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
             if position.offset == 0 { setFirstWord(rank, words[base]) }
             if size - 1 < Self.leafCapacity / 4 { mergeIfSmall(rank) }
         }
-        return true
     }
 
-    /// Writes `entry` at `offset` of the leaf of rank `rank`, moving the entries from there up by one.
-    private mutating func put(_ entry: OrderedEntry<Key>, _ word: UInt64, rank: Int, offset: Int) {
+    /// Writes an entry at `offset` of the leaf of rank `rank`, moving the entries from there up by
+    /// one (`value` is kept only outside exact mode).
+    @inline(__always)
+    private mutating func put(_ word: UInt64, _ key: Key, _ slot: Int32, _ value: IndexValue, rank: Int, offset: Int) {
         let base = Int(top[rank].id) * Self.leafCapacity
         let size = Int(top[rank].size)
         precondition(size < Self.leafCapacity && offset <= size, "ordered index: put at \(offset) of a leaf of \(size)")
         words.openGap(base: base, offset: offset, size: size, word)
-        slots.openGap(base: base, offset: offset, size: size, entry.slot)
-        keys.openGap(base: base, offset: offset, size: size, entry.key)
-        if !exact { values.openGap(base: base, offset: offset, size: size, entry.value) }
+        slots.openGap(base: base, offset: offset, size: size, slot)
+        keys.openGap(base: base, offset: offset, size: size, key)
+        if !exact { values.openGap(base: base, offset: offset, size: size, value) }
         top[rank].size += 1
     }
 
