@@ -12,22 +12,9 @@ extension OrderedIndex {
     func partitionPoint(
         hint: UInt64, leafGuess: Int = -1, _ isAtOrAfter: (borrowing OrderedEntry<Key>) -> Bool
     ) -> OrderedPosition {
-        let n = top.count
-        guard n > 0 else { return OrderedPosition(leaf: 0, offset: 0) }
-        // The first leaf whose first entry is at or after the target; the target may begin in the
-        // leaf before it. Leaves whose first word equals the hint are told apart on whole entries.
-        var low = isFirstLeaf(leafGuess, atOrAbove: hint) ? leafGuess : firstLeaf(atOrAbove: hint)
-        if low < n && top[low].firstWord == hint {
-            var high = firstLeaf(above: hint, from: low)
-            while low < high {
-                let mid = (low + high) >> 1
-                if isAtOrAfter(entry(atPool: leafRange(mid).lowerBound)) { high = mid } else { low = mid + 1 }
-            }
+        locate(hint: hint, leafGuess: leafGuess, startsAtOrAfter: { isAtOrAfter(entry(atPool: $0)) }) { range in
+            search(range, from: range.lowerBound + 1, hint: hint, isAtOrAfter)
         }
-        if low == 0 { return OrderedPosition(leaf: 0, offset: 0) }
-        let range = leafRange(low - 1)
-        let offset = search(range, from: range.lowerBound + 1, hint: hint, isAtOrAfter) - range.lowerBound
-        return offset == range.count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: low - 1, offset: offset)
     }
 
     /// The first entry at or after (value, key).
@@ -40,19 +27,32 @@ extension OrderedIndex {
     /// equal values there, so entries are told apart on keys alone, never built.
     @inline(__always)
     func position(ofWord word: UInt64, _ key: Key, leafGuess: Int = -1) -> OrderedPosition {
+        locate(hint: word, leafGuess: leafGuess, startsAtOrAfter: { keys[$0] >= key }) { range in
+            searchExact(range, from: range.lowerBound + 1, word: word, key: key)
+        }
+    }
+
+    /// The steps both searches share: the first leaf whose first entry is at or after the target
+    /// (the target may begin in the leaf before it; leaves whose first word equals the hint are
+    /// told apart by `startsAtOrAfter`, given a leaf's first pool position), then `searchLeaf`
+    /// in the leaf before it, which returns a pool position in the range it is given.
+    @inline(__always)
+    private func locate(
+        hint: UInt64, leafGuess: Int, startsAtOrAfter: (Int) -> Bool, searchLeaf: (Range<Int>) -> Int
+    ) -> OrderedPosition {
         let n = top.count
         guard n > 0 else { return OrderedPosition(leaf: 0, offset: 0) }
-        var low = isFirstLeaf(leafGuess, atOrAbove: word) ? leafGuess : firstLeaf(atOrAbove: word)
-        if low < n && top[low].firstWord == word {
-            var high = firstLeaf(above: word, from: low)
+        var low = isFirstLeaf(leafGuess, atOrAbove: hint) ? leafGuess : firstLeaf(atOrAbove: hint)
+        if low < n && top[low].firstWord == hint {
+            var high = firstLeaf(above: hint, from: low)
             while low < high {
                 let mid = (low + high) >> 1
-                if keys[leafRange(mid).lowerBound] >= key { high = mid } else { low = mid + 1 }
+                if startsAtOrAfter(leafRange(mid).lowerBound) { high = mid } else { low = mid + 1 }
             }
         }
         if low == 0 { return OrderedPosition(leaf: 0, offset: 0) }
         let range = leafRange(low - 1)
-        let offset = searchExact(range, from: range.lowerBound + 1, word: word, key: key) - range.lowerBound
+        let offset = searchLeaf(range) - range.lowerBound
         return offset == range.count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: low - 1, offset: offset)
     }
 

@@ -123,12 +123,14 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     // MARK: insert and remove
 
     /// `leafGuess`: a rank `prefetchLeaf(of:)` returned for the value, or -1 (see `partitionPoint`).
+    /// Takes the entry's parts, not an `OrderedEntry`: an integer in exact mode is then inserted
+    /// without building one.
     @inline(__always)
-    mutating func insert(_ entry: OrderedEntry<Key>, leafGuess: Int = -1) {
-        if exact, case .int(let v) = entry.value {
-            insertExact(Self.intWord(v), entry.key, entry.slot, leafGuess: leafGuess)
+    mutating func insert(_ value: IndexValue, _ key: Key, _ slot: Int32, leafGuess: Int = -1) {
+        if exact, case .int(let v) = value {
+            insertExact(Self.intWord(v), key, slot, leafGuess: leafGuess)
         } else {
-            insertValue(entry, leafGuess: leafGuess)
+            insertValue(value, key, slot, leafGuess: leafGuess)
         }
     }
 
@@ -142,12 +144,12 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         if offset == 0 { setFirstWord(rank, word) }
     }
 
-    private mutating func insertValue(_ entry: OrderedEntry<Key>, leafGuess: Int) {
-        if exact, !entry.value.isInt { leaveExactMode() }
+    private mutating func insertValue(_ value: IndexValue, _ key: Key, _ slot: Int32, leafGuess: Int) {
+        if exact, !value.isInt { leaveExactMode() }
         count += 1
-        let word = hint(entry.value)  // exact for a stored value
-        let (rank, offset) = room(at: position(of: entry.value, entry.key, leafGuess: leafGuess), filler: entry.key)
-        put(word, entry.key, entry.slot, entry.value, rank: rank, offset: offset)
+        let word = hint(value)  // exact for a stored value
+        let (rank, offset) = room(at: position(of: value, key, leafGuess: leafGuess), filler: key)
+        put(word, key, slot, value, rank: rank, offset: offset)
         if offset == 0 { setFirstWord(rank, word) }
     }
 

@@ -19,11 +19,7 @@ struct SecondaryIndex<Row: TableRecord>: Sendable {
         switch spec.kind {
         case .hash: return hash.insert(value, slot, hash: hashOfValue)
         case .ordered:
-            if ordered.exact, case .int(let v) = value {  // no entry built: words and keys only
-                ordered.insertExact(OrderedIndex<Row.Key>.intWord(v), key, slot, leafGuess: leafGuess)
-            } else {
-                ordered.insert(OrderedEntry(value: value, key: key, slot: slot), leafGuess: leafGuess)
-            }
+            ordered.insert(value, key, slot, leafGuess: leafGuess)
             return false
         }
     }

@@ -93,6 +93,14 @@ struct Slab<Row: Sendable>: @unchecked Sendable {  // the pointers in `bases` po
         return (b.rows, b.metas, o)
     }
 
+    /// `base(slot)` for a write: the chunk is first made this slab's alone.
+    @inline(__always)
+    private mutating func writableBase(_ slot: Int32) -> (rows: UnsafeMutablePointer<Row?>, metas: UnsafeMutablePointer<EntryMeta>, offset: Int) {
+        _ = base(slot)  // checks the slot
+        makeUnique(Self.split(slot).0)
+        return base(slot)
+    }
+
     /// Gives this slab the only reference to chunk `c`, copying it if a snapshot shares it.
     @inline(__always)
     private mutating func makeUnique(_ c: Int) {
@@ -110,10 +118,7 @@ struct Slab<Row: Sendable>: @unchecked Sendable {  // the pointers in `bases` po
             return Entry(row: rows[o], version: meta.version, expiry: meta.expiry, flushed: meta.flushed)
         }
         set {
-            _ = base(slot)
-            let (c, o) = Self.split(slot)
-            makeUnique(c)
-            let (rows, metas) = bases[c]
+            let (rows, metas, o) = writableBase(slot)
             rows[o] = newValue.row
             metas[o] = EntryMeta(version: newValue.version, expiry: newValue.expiry, flushed: newValue.flushed)
         }
@@ -149,10 +154,8 @@ struct Slab<Row: Sendable>: @unchecked Sendable {  // the pointers in `bases` po
     }
 
     mutating func setFlushed(_ slot: Int32, _ version: UInt64) {
-        _ = base(slot)
-        let (c, o) = Self.split(slot)
-        makeUnique(c)
-        bases[c].metas[o].flushed = version
+        let (_, metas, o) = writableBase(slot)
+        metas[o].flushed = version
     }
 
     mutating func allocate(_ entry: Entry<Row>) -> Int32 {
@@ -178,9 +181,8 @@ struct Slab<Row: Sendable>: @unchecked Sendable {  // the pointers in `bases` po
     mutating func release(_ slot: Int32) -> Entry<Row> {
         let entry = self[slot]
         precondition(entry.row != nil, "slot \(slot) released twice")
-        let (c, o) = Self.split(slot)
-        makeUnique(c)
-        bases[c].rows[o] = nil
+        let (rows, _, o) = writableBase(slot)
+        rows[o] = nil
         free.append(slot)
         return entry
     }

@@ -38,6 +38,12 @@ extension TableOptions {
         if let weight { return weight(row) }
         return MemoryLayout<Row>.stride + 48
     }
+
+    /// What replacing `old` by `new` adds to the table's bytes (0 with the constant weight).
+    @inline(__always)
+    func weightChange(from old: Row, to new: Row) -> Int {
+        weight == nil ? 0 : weigh(new) - weigh(old)
+    }
 }
 
 /// When a written record expires.

@@ -104,8 +104,14 @@ struct ColumnReader<Row>: Sendable {
 
     @inline(__always)
     func callAsFunction(_ row: Row) -> IndexValue {
-        if offset >= 0 { return .int(withUnsafeBytes(of: row) { $0.load(fromByteOffset: offset, as: Int64.self) }) }
+        if offset >= 0 { return .int(Self.int(at: offset, of: row)) }
         return value(row)
+    }
+
+    /// The `Int64` field at byte `offset` of `row` (a `Column.offset`).
+    @inline(__always)
+    static func int(at offset: Int, of row: Row) -> Int64 {
+        withUnsafeBytes(of: row) { $0.load(fromByteOffset: offset, as: Int64.self) }
     }
 }
 

@@ -55,7 +55,7 @@ extension TableState {
     /// Replaces the live record in `slot` by `row` (same key).
     mutating func replace(_ slot: Int32, with row: Row, expiry: Expiry, now: Int64) throws(TableError) -> UInt64 {
         let old = slab[slot]
-        let extra = options.weight == nil ? 0 : options.weigh(row) - options.weigh(old.row!)
+        let extra = options.weightChange(from: old.row!, to: row)
         // Unique indexes and limits are checked only where a table has them: the common
         // replace (neither) makes no call and builds no arrays for them.
         if !uniqueIndexes.isEmpty || isLimited {

@@ -62,14 +62,8 @@ public struct TableState<Row: TableRecord>: Sendable {
     @inline(__always)
     func column(_ i: Int, _ row: Row) -> IndexValue {
         let offset = columnOffsets[i]
-        if offset >= 0 { return .int(Self.int(at: offset, of: row)) }
+        if offset >= 0 { return .int(ColumnReader<Row>.int(at: offset, of: row)) }
         return valueOf[i](row)
-    }
-
-    /// The `Int64` field at byte `offset` of `row` (a `Column.offset`).
-    @inline(__always)
-    static func int(at offset: Int, of row: Row) -> Int64 {
-        withUnsafeBytes(of: row) { $0.load(fromByteOffset: offset, as: Int64.self) }
     }
 
     /// Index `i`'s column reader, for closures that run while an index is reached in place.
@@ -118,7 +112,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         // whose value changed before setting anything up (measured: 80 instructions a write).
         for i in indexes.indices {
             let offset = columnOffsets[i]
-            if offset >= 0 && Self.int(at: offset, of: oldRow) == Self.int(at: offset, of: newRow) { continue }
+            if offset >= 0 && ColumnReader.int(at: offset, of: oldRow) == ColumnReader.int(at: offset, of: newRow) { continue }
             let before = column(i, oldRow)
             let after = column(i, newRow)
             if before != after {
@@ -240,7 +234,7 @@ public struct TableState<Row: TableRecord>: Sendable {
             case .placed(let slot): _ = unplace(slot)
             case .replaced(let slot, let old):
                 let current = slab[slot]
-                rewrite(slot, old, replacing: current, extraBytes: options.weigh(old.row!) - options.weigh(current.row!))
+                rewrite(slot, old, replacing: current, extraBytes: options.weightChange(from: current.row!, to: old.row!))
             case .removed(let old):
                 _ = place(old.row!, version: old.version, expiry: old.expiry, flushed: old.flushed)
             }

@@ -72,9 +72,9 @@ enum TablesSuite {
         precondition(rows >= 1000, "--rows must be at least 1000")
         // Transparent huge pages unless --small-pages: glibc's tunable makes malloc ask for them
         // (madvise) on the blocks it maps, and is read at start-up, hence the re-exec. Records and
-        // index entries sit at random addresses across hundreds of MiB, so on 4 KiB pages nearly
-        // every record read is a TLB miss as well as a cache miss; a server hosting tables runs
-        // this way. Both the table and its peer run on the same pages in the same process.
+        // index entries sit at random addresses across hundreds of MiB, where 4 KiB pages add TLB
+        // misses; in round 6's quiet runs the two page sizes measured close (BENCHMARKS.md). Both
+        // the table and its peer run on the same pages in the same process.
         if !arguments.contains("--small-pages"), getenv("GLIBC_TUNABLES") == nil {
             setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1)
             execv("/proc/self/exe", CommandLine.unsafeArgv)

@@ -60,8 +60,8 @@ import Testing
         var index = Index()
         var model: [(IndexValue, Int64)] = []
         for i in Int64(0)..<700 {
-            index.insert(OrderedEntry(value: .int(i * 2), key: i, slot: Int32(i)))
-            index.insert(OrderedEntry(value: .int(-i * 2 - 1), key: 10_000 + i, slot: Int32(10_000 + i)))
+            index.insert(.int(i * 2), i, Int32(i))
+            index.insert(.int(-i * 2 - 1), 10_000 + i, Int32(10_000 + i))
             model.append((.int(i * 2), i))
             model.append((.int(-i * 2 - 1), 10_000 + i))
         }
@@ -93,14 +93,14 @@ import Testing
             for _ in 0..<800 {
                 key += 1
                 let value = IndexValue.int(Int64.random(in: -50...50, using: &random))
-                index.insert(OrderedEntry(value: value, key: key, slot: Int32(key & 0xFFFF)))
+                index.insert(value, key, Int32(key & 0xFFFF))
                 model.append((value, key))
             }
             if round == 0 {
                 #expect(index.exact)
                 for value in [IndexValue.string("m"), .null, .uint(3), .bool(true)] {
                     key += 1
-                    index.insert(OrderedEntry(value: value, key: key, slot: Int32(key & 0xFFFF)))
+                    index.insert(value, key, Int32(key & 0xFFFF))
                     model.append((value, key))
                 }
                 #expect(!index.exact)
