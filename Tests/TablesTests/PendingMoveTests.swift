@@ -100,4 +100,32 @@ import Tables
         }
         #expect(t.invariantViolations() == [])
     }
+
+    /// Whole bands of scores move at once, so a batch splits, merges and drops leaves (and
+    /// top-level samples) between the stage that looked a move's leaf up and the move itself.
+    @Test func bandsMoveThroughSplitsAndMerges() throws {
+        var random = SeededGenerator(seed: 5)
+        let t = Table(Player.schema, clock: ManualClock())
+        var scores: [Int64] = []
+        for id in Int64(0)..<2000 {
+            scores.append(Int64(random.below(2000)))
+            try t.insert(Player(id: id, score: scores[Int(id)]))
+        }
+        for round in 0..<8 {
+            let low = Int64(random.below(1500))
+            let target = round % 2 == 0 ? Int64(1_000_000) : Int64(-5)  // all to one value, or below all
+            for id in scores.indices where scores[id] >= low && scores[id] < low + 400 {
+                scores[id] = target + Int64(id % 3)
+                try t.modify(Int64(id)) { $0.score = scores[id] }
+            }
+            for id in scores.indices where random.below(4) == 0 {  // and some scatter back
+                scores[id] = Int64(random.below(2000))
+                try t.modify(Int64(id)) { $0.score = scores[id] }
+            }
+            let expected = scores.indices.filter { scores[$0] >= low - 100 && scores[$0] <= low + 500 }
+                .sorted { (scores[$0], $0) < (scores[$1], $1) }.map(Int64.init)
+            #expect(try byScore(t, low - 100, low + 500) == expected)
+        }
+        #expect(t.invariantViolations() == [])
+    }
 }
