@@ -41,16 +41,23 @@ struct HashIndex: Sendable {
 
     @inline(__always)
     func hash(_ value: IndexValue) -> UInt64 {
-        var x: UInt64
         switch value {
-        case .null: x = 0x6E75_6C6C
-        case .bool(let v): x = v ? 0x7472_7565 : 0x6661_6C73
-        case .int(let v): x = UInt64(bitPattern: v)
-        case .uint(let v): x = v
-        case .string(let v): x = UInt64(bitPattern: Int64(v.hashValue))
+        case .null: mix(0x6E75_6C6C)
+        case .bool(let v): mix(v ? 0x7472_7565 : 0x6661_6C73)
+        case .int(let v): mix(UInt64(bitPattern: v))
+        case .uint(let v): mix(v)
+        case .string(let v): mix(UInt64(bitPattern: Int64(v.hashValue)))
         }
+    }
+
+    /// `hash(.int(v))`, without building the value.
+    @inline(__always)
+    func hash(int v: Int64) -> UInt64 { mix(UInt64(bitPattern: v)) }
+
+    @inline(__always)
+    private func mix(_ bits: UInt64) -> UInt64 {
         // MurmurHash3's 64-bit finaliser: every input bit reaches the low 32 bits kept.
-        x ^= seed
+        var x = bits ^ seed
         x = (x ^ (x >> 33)) &* 0xFF51_AFD7_ED55_8CCD
         x = (x ^ (x >> 33)) &* 0xC4CE_B9FE_1A85_EC53
         return (x ^ (x >> 33)) & 0xFFFF_FFFF

@@ -178,10 +178,17 @@ extension OrderedIndex {
     /// `prefetchTop` returned for the value's hint a moment before, or -1.
     @inline(__always)
     @discardableResult
-    func prefetchLeaf(of value: IndexValue, sample: Int = -1) -> Int {
+    func prefetchLeaf(of value: IndexValue, sample: Int = -1) -> Int { prefetchLeaf(hint: hint(value), sample: sample) }
+
+    /// `prefetchLeaf(of:sample:)` given the value's hint.
+    @inline(__always)
+    @discardableResult
+    func prefetchLeaf(hint: UInt64, sample: Int = -1) -> Int {
         guard !top.isEmpty else { return -1 }
-        let hint = hint(value)
-        let rank = firstLeaf(atOrAbove: hint, sample: sample >= 0 ? sample : self.sample(atOrAbove: hint))
+        // A sample number found before other moves changed the index (a batch of held-back moves)
+        // may be stale: in range, it only makes the rank a worse guess; out of range, look again.
+        let k = sample >= 0 && sample <= samples.count ? sample : self.sample(atOrAbove: hint)
+        let rank = firstLeaf(atOrAbove: hint, sample: k)
         prefetchLeaf(rank: max(rank - 1, 0))
         return rank
     }

@@ -94,6 +94,10 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         }
     }
 
+    /// `hint(.int(v))`.
+    @inline(__always)
+    func hint(int v: Int64) -> UInt64 { exact ? Self.intWord(v) : IndexValue.int(v).orderPrefix }
+
     @inline(__always)
     func value(at position: Int) -> IndexValue { exact ? .int(Self.intValue(words[position])) : values[position] }
 

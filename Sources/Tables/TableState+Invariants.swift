@@ -53,5 +53,11 @@ extension TableState {
 
 extension Table {
     /// Every disagreement between records and indexes; empty when the table is consistent.
-    public func invariantViolations() -> [String] { state.withLock { $0.invariantViolations() } }
+    /// Held-back index moves are applied first (reads apply them too).
+    public func invariantViolations() -> [String] {
+        state.withLock { s in
+            s.settle()
+            return s.invariantViolations()
+        }
+    }
 }

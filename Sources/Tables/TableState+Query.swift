@@ -98,6 +98,7 @@ extension TableState {
     /// Visits the live records the path yields (a superset of the matches), until `visit` says stop.
     /// On a scan, `filter` is applied in the loop itself so rejected records cost no further call.
     mutating func candidates(_ path: AccessPath<Row>, now: Int64, filter: ((Row) -> Bool)? = nil, _ visit: (Int32, Row) -> Bool) {
+        if case .ordered = path { settle() }  // `probe` settles for .hash
         switch path {
         case .keys(let keys):
             for key in keys {
@@ -164,6 +165,7 @@ extension TableState {
     /// `mutating` only to reach the index in place (see `SecondaryIndex`).
     @inline(__always)
     mutating func probe(_ i: Int, _ value: IndexValue, now: Int64, _ visit: (Int32, Row) -> Bool) -> Bool {
+        settle()
         let valueOf = reader(i)
         let slab = slab  // read by the closures while the index is accessed
         return indexes[i].visitCandidates(value) { slot in

@@ -16,8 +16,13 @@ public struct TableState<Row: TableRecord>: Sendable {
     var indexes: [SecondaryIndex<Row>]
     /// Numbers of the unique indexes, checked on every write.
     let uniqueIndexes: [Int]
-    /// Numbers of the hash indexes, whose words a write requests before it reads its record.
+    /// Numbers of the hash indexes whose moves are not held back: a write requests their words
+    /// before it reads its record.
     let hashIndexes: [Int]
+    /// By index number: whether its moves are held back (`TableState+Pending`).
+    let defersMoves: [Bool]
+    /// Held-back index moves, in write order; applied before any read of those indexes.
+    var pendingMoves = ContiguousArray<PendingMove<Row.Key>>()
     /// Each index's column reader, by index number. Hot paths read columns here and call only
     /// mutating methods on `indexes[i]`: reading `indexes[i].spec`, or calling a non-mutating method
     /// on `indexes[i]`, goes through the array's getter, which copies the whole index (a retain and a
@@ -51,7 +56,8 @@ public struct TableState<Row: TableRecord>: Sendable {
         self.options = options
         self.indexes = schema.indexes.map { SecondaryIndex(spec: $0) }
         self.uniqueIndexes = schema.indexes.indices.filter { schema.indexes[$0].unique }
-        self.hashIndexes = schema.indexes.indices.filter { schema.indexes[$0].kind == .hash }
+        self.defersMoves = schema.indexes.map(Self.defers)
+        self.hashIndexes = schema.indexes.indices.filter { schema.indexes[$0].kind == .hash && !Self.defers(schema.indexes[$0]) }
         self.valueOf = schema.indexes.map(\.column.value)
         self.columnOffsets = schema.indexes.map { $0.column.offset ?? -1 }
         self.feed = ChangeFeed(capacity: options.feedCapacity, after: position)
@@ -112,7 +118,15 @@ public struct TableState<Row: TableRecord>: Sendable {
         // whose value changed before setting anything up (measured: 80 instructions a write).
         for i in indexes.indices {
             let offset = columnOffsets[i]
-            if offset >= 0 && ColumnReader.int(at: offset, of: oldRow) == ColumnReader.int(at: offset, of: newRow) { continue }
+            if offset >= 0 {
+                let before = ColumnReader.int(at: offset, of: oldRow)
+                let after = ColumnReader.int(at: offset, of: newRow)
+                if before == after { continue }
+                if defersMoves[i] {
+                    holdBack(i, slot, newRow.key, from: before, to: after)
+                    continue
+                }
+            }
             let before = column(i, oldRow)
             let after = column(i, newRow)
             if before != after {
@@ -139,6 +153,13 @@ public struct TableState<Row: TableRecord>: Sendable {
             moves.baseAddress!.initialize(to: first)
             var count = 1
             for i in start..<indexes.count {
+                if defersMoves[i] {
+                    let offset = columnOffsets[i]
+                    let before = ColumnReader.int(at: offset, of: oldRow)
+                    let after = ColumnReader.int(at: offset, of: newRow)
+                    if before != after { holdBack(i, slot, newRow.key, from: before, to: after) }
+                    continue
+                }
                 let before = column(i, oldRow)
                 let after = column(i, newRow)
                 if before != after {
@@ -172,6 +193,7 @@ public struct TableState<Row: TableRecord>: Sendable {
     }
 
     mutating func unplace(_ slot: Int32) -> Entry<Row> {
+        settle()  // the record's held-back moves first: its entries are removed by its values
         let entry = slab.release(slot)
         let row = entry.row!
         primary.remove(row.key)
