@@ -38,10 +38,11 @@ let package = Package(
         .target(name: "Linearizability", swiftSettings: strict),
         .target(name: "CCRC32C"),
         .target(name: "CSHA512"),
+        .target(name: "CPrefetch"),
         .target(name: "GlobalDatabase", swiftSettings: strict),
         // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
         .target(
-            name: "Tables",
+            name: "Tables", dependencies: ["CPrefetch"],
             swiftSettings: strict + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
 
         // MARK: layer 1 — shells and adapters

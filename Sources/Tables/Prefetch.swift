@@ -3,12 +3,11 @@
 // retires at once, so many misses proceed together; a plain load used for the same purpose
 // holds its place in the reorder buffer until the data arrives and so overlaps far fewer.
 // A prefetch is only a hint: it never faults and changes no result, whatever the address.
-
-@_silgen_name("llvm.prefetch.p0")
-private func _llvmPrefetch(_ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ dataCache: Int32)
+// The instruction comes from a C header (`CPrefetch`): see there for why.
+import CPrefetch
 
 /// Asks for the cache line holding `address` to be brought into every cache level, for reading.
 @inline(__always)
 func prefetch(_ address: UnsafeRawPointer) {
-    _llvmPrefetch(address, 0, 3, 1)
+    kura_prefetch(address)
 }
