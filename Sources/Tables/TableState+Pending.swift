@@ -44,11 +44,23 @@ extension TableState {
     /// Whether index `i`'s moves may be held back: a non-unique index on an integer key-path column.
     static func defers(_ spec: IndexSpec<Row>) -> Bool { !spec.unique && spec.column.offset != nil }
 
-    /// Records a move of `slot`'s entry in index `i`; applies the batch when it is full.
+    /// Records a move of `slot`'s entry in index `i`. The write applies the batch when it is full
+    /// (`settleIfFull`), only once it has held back all its moves: applied in between, a batch
+    /// could promote a heavy value while the write's own record disagrees with an index it has
+    /// not reached yet (see `promoteHeavy`).
     @inline(__always)
     mutating func holdBack(_ i: Int, _ slot: Int32, _ key: Row.Key, from before: Int64, to after: Int64) {
         pendingMoves.append(PendingMove(index: Int32(truncatingIfNeeded: i), slot: slot, key: key, before: before, after: after))
+    }
+
+    @inline(__always)
+    mutating func settleIfFull() {
         if pendingMoves.count >= Self.pendingCapacity { settleIndexes() }
+    }
+
+    /// The slots with a move in index `i` among `moves` (not yet applied): `promoteHeavy` leaves them.
+    static func slots(movingIn i: Int, _ moves: some Sequence<PendingMove<Row.Key>>) -> Set<Int32> {
+        Set(moves.lazy.filter { Int($0.index) == i }.map(\.slot))
     }
 
     /// Applies every held-back move, in the order the writes made them.
@@ -75,7 +87,9 @@ extension TableState {
                     indexes[Int(moves[j + Self.secondLead].index)].requestLeaves(&moves[j + Self.secondLead])
                 }
                 let i = Int(moves[j].index)
-                if indexes[i].apply(moves[j]) { promoteHeavy(i, .int(moves[j].after)) }
+                if indexes[i].apply(moves[j]) {
+                    promoteHeavy(i, .int(moves[j].after), leaving: Self.slots(movingIn: i, moves[(j + 1)...]))
+                }
             }
         }
         moves.removeAll(keepingCapacity: true)

@@ -94,7 +94,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         primary[row.key] = slot
         for i in indexes.indices {
             let value = column(i, row)
-            if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value) }
+            if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value, leaving: Self.slots(movingIn: i, pendingMoves)) }
         }
         bytes += options.weigh(row)
         if expiry != .max {
@@ -134,6 +134,7 @@ public struct TableState<Row: TableRecord>: Sendable {
                 break
             }
         }
+        settleIfFull()  // after every index's move is held back or made (see `holdBack`)
         bytes += extraBytes
         if old.expiry != .max { expiringCount -= 1 }
         if new.expiry != .max {
@@ -182,11 +183,14 @@ public struct TableState<Row: TableRecord>: Sendable {
     }
 
     /// Moves every slot holding `value` in hash index `i` out of its probe table (see `HashIndex`).
-    mutating func promoteHeavy(_ i: Int, _ value: IndexValue) {
+    /// `waiting`: slots with held-back moves in index `i` not applied yet. Their records may hold
+    /// `value` while the index still has them under another value whose hash collides (the same
+    /// list), so they stay where they are: each move's remove finds its entry in the table.
+    mutating func promoteHeavy(_ i: Int, _ value: IndexValue, leaving waiting: Set<Int32> = []) {
         let valueOf = reader(i)
         var slots: [Int32] = []
         _ = indexes[i].hash.forEachCandidate(value) { slot in
-            if valueOf(slab.row(slot)!) == value { slots.append(slot) }
+            if valueOf(slab.row(slot)!) == value && !waiting.contains(slot) { slots.append(slot) }
             return true
         }
         indexes[i].hash.promote(value, slots)
