@@ -21,9 +21,9 @@ struct PendingMove<Key: Sendable>: Sendable {
     var before: Int64
     var after: Int64
     /// Filled by the first stage of `settleIndexes`: hash indexes' hashes of both values, or
-    /// ordered indexes' sample numbers for them (-1 until then).
-    var stateBefore: Int64 = -1
-    var stateAfter: Int64 = -1
+    /// ordered indexes' sample numbers for them.
+    var stateBefore: Int64 = 0
+    var stateAfter: Int64 = 0
     /// Filled by the second stage for ordered indexes: each value's leaf rank (a guess, -1: none).
     var leafBefore = -1
     var leafAfter = -1
@@ -130,16 +130,15 @@ extension SecondaryIndex {
         }
     }
 
-    /// Last stage: removes the old entry and adds the new one. Returns true when a hash index
-    /// asks for `promoteHeavy` of the new value. A move whose stages did not run (-1 guesses,
-    /// unset hashes) is applied all the same, with searches of its own.
+    /// Last stage, after both others (`settleIndexes` runs every move through them): removes the
+    /// old entry and adds the new one. Returns true when a hash index asks for `promoteHeavy` of
+    /// the new value. Leaf ranks are only guesses, checked where they are used.
     @inline(__always)
     mutating func apply(_ move: PendingMove<Row.Key>) -> Bool {
         switch spec.kind {
         case .hash:
-            let hashed = move.stateBefore != -1 || move.stateAfter != -1
-            hash.remove(.int(move.before), move.slot, hash: hashed ? UInt64(bitPattern: move.stateBefore) : .max)
-            return hash.insert(.int(move.after), move.slot, hash: hashed ? UInt64(bitPattern: move.stateAfter) : .max)
+            hash.remove(.int(move.before), move.slot, hash: UInt64(bitPattern: move.stateBefore))
+            return hash.insert(.int(move.after), move.slot, hash: UInt64(bitPattern: move.stateAfter))
         case .ordered:
             let removed = ordered.remove(.int(move.before), move.key, leafGuess: move.leafBefore)
             precondition(removed, "ordered index \(spec.name) lacks (\(move.before), \(move.key))")

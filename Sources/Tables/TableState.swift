@@ -114,8 +114,10 @@ public struct TableState<Row: TableRecord>: Sendable {
         let newRow = new.row!
         precondition(oldRow.key == newRow.key, "rewrite of slot \(slot) changes key \(oldRow.key) to \(newRow.key)")
         slab[slot] = new  // first, so that a heavy-value promotion reads every record as indexed
-        // The common write (a position update) changes no indexed value: find the first index
-        // whose value changed before setting anything up (measured: 80 instructions a write).
+        // The common write (a position update) changes no indexed value: an integer column is
+        // compared at its offset before anything is set up (measured: 80 instructions a write).
+        // Deferred indexes' moves are held back; the others, from the first that changed, move now.
+        var firstMoving = -1
         for i in indexes.indices {
             let offset = columnOffsets[i]
             if offset >= 0 {
@@ -127,13 +129,9 @@ public struct TableState<Row: TableRecord>: Sendable {
                     continue
                 }
             }
-            let before = column(i, oldRow)
-            let after = column(i, newRow)
-            if before != after {
-                moveEntries(slot, oldRow, newRow, IndexMove(index: i, before: before, after: after))
-                break
-            }
+            if firstMoving < 0 && column(i, oldRow) != column(i, newRow) { firstMoving = i }
         }
+        if firstMoving >= 0 { moveEntries(slot, oldRow, newRow, from: firstMoving) }
         settleIfFull()  // after every index's move is held back or made (see `holdBack`)
         bytes += extraBytes
         if old.expiry != .max { expiringCount -= 1 }
@@ -143,24 +141,16 @@ public struct TableState<Row: TableRecord>: Sendable {
         }
     }
 
-    /// Moves the index entries of `slot` whose value differs between `oldRow` and `newRow`, from
-    /// `first` (the first index whose value changed) on; an index whose value is unchanged is left
-    /// alone. Each column is read once per row (a read through `valueOf[i]` retains its closure),
-    /// and every changed index's lines are requested before any is updated, so that their misses
-    /// overlap: hash words and top-level blocks first, then the hash lists and leaves they point to.
-    private mutating func moveEntries(_ slot: Int32, _ oldRow: Row, _ newRow: Row, _ first: IndexMove) {
-        let start = first.index + 1
-        withUnsafeTemporaryAllocation(of: IndexMove.self, capacity: indexes.count - first.index) { moves in
-            moves.baseAddress!.initialize(to: first)
-            var count = 1
-            for i in start..<indexes.count {
-                if defersMoves[i] {
-                    let offset = columnOffsets[i]
-                    let before = ColumnReader.int(at: offset, of: oldRow)
-                    let after = ColumnReader.int(at: offset, of: newRow)
-                    if before != after { holdBack(i, slot, newRow.key, from: before, to: after) }
-                    continue
-                }
+    /// Moves the entries of `slot` in the indexes that are not deferred, from index `first` on,
+    /// whose value differs between `oldRow` and `newRow`. Each column is read once per row here
+    /// (`rewrite` read index `first`'s once more to find it; a read through `valueOf[i]` retains
+    /// its closure, and only closure or unique columns come here), and every changed index's lines are
+    /// requested before any is updated, so that their misses overlap: hash words and top-level
+    /// blocks first, then the hash lists and leaves they point to.
+    private mutating func moveEntries(_ slot: Int32, _ oldRow: Row, _ newRow: Row, from first: Int) {
+        withUnsafeTemporaryAllocation(of: IndexMove.self, capacity: indexes.count - first) { moves in
+            var count = 0
+            for i in first..<indexes.count where !defersMoves[i] {
                 let before = column(i, oldRow)
                 let after = column(i, newRow)
                 if before != after {
