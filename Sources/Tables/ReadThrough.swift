@@ -12,7 +12,7 @@ public final class ReadThrough<Row: TableRecord>: Sendable {
     }
 
     public let table: Table<Row>
-    private let flights = Mutex<[Row.Key: [CheckedContinuation<Outcome, any Error>]]>([:])
+    private let flights = SanitizedMutex<[Row.Key: [CheckedContinuation<Outcome, any Error>]]>([:])
 
     public init(_ table: Table<Row>) { self.table = table }
 

@@ -7,18 +7,18 @@ import Synchronization
 public final class Table<Row: TableRecord>: Sendable {
     public let schema: TableSchema<Row>
     let clock: any TableClock
-    let state: Mutex<TableState<Row>>
+    let state: SanitizedMutex<TableState<Row>>
 
     public init(_ schema: TableSchema<Row>, options: TableOptions<Row> = TableOptions(), clock: any TableClock) {
         self.schema = schema
         self.clock = clock
-        self.state = Mutex(TableState(schema: schema, options: options))
+        self.state = SanitizedMutex(TableState(schema: schema, options: options))
     }
 
     init(_ schema: TableSchema<Row>, clock: any TableClock, state: consuming TableState<Row>) {
         self.schema = schema
         self.clock = clock
-        self.state = Mutex(state)
+        self.state = SanitizedMutex(state)
     }
 
     /// Runs `body` under the lock with the current time (read only when some record can expire).

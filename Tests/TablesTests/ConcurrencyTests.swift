@@ -2,11 +2,11 @@
 // records, and each feed position holds exactly the write that was given that version.
 import Synchronization
 import Testing
-import Tables
+@testable import Tables
 
 final class Shared<Value: Sendable>: Sendable {
-    let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
+    let value: SanitizedMutex<Value>  // a plain Mutex hides contended hand-offs from TSan
+    init(_ value: Value) { self.value = SanitizedMutex(value) }
     func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }
 

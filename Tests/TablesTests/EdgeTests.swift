@@ -3,7 +3,7 @@
 // custom weight, slot lists through every block size and heavy promotion, and snapshots read on
 // one task while another writes (clean under the thread sanitizer with prefetch compiled out).
 import Testing
-import Tables
+@testable import Tables
 import Synchronization
 
 struct Inner: Sendable { var a: Int32; var x: Int64 }
@@ -109,4 +109,4 @@ struct Nest: TableRecord {
     }
 }
 
-final class Snaps: Sendable { let m = Mutex<[TableSnapshot<Player>]>([]) }
+final class Snaps: Sendable { let m = SanitizedMutex<[TableSnapshot<Player>]>([]) }
