@@ -59,6 +59,28 @@ enum TablesSuite {
                  flags: 0, x: 1, y: 2, z: 3)
     }
 
+    /// Sorted wall nanoseconds of `body` on each of `rows`, one at a time.
+    static func latencies(_ rows: [BenchRow], _ body: (BenchRow) -> Void) -> [Double] {
+        var times: [Double] = []
+        times.reserveCapacity(rows.count)
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        var last = Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+        for r in rows {
+            body(r)
+            clock_gettime(CLOCK_MONOTONIC, &t)
+            let now = Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+            times.append(Double(now - last))
+            last = now
+        }
+        return times.sorted()
+    }
+
+    /// The `q` quantile of sorted `values` (nearest rank).
+    static func quantile(_ values: [Double], _ q: Double) -> Double {
+        values[min(values.count - 1, Int((Double(values.count) * q).rounded(.up)) - 1)]
+    }
+
     /// CPU nanoseconds per operation of `body`, which performs `count` operations.
     static func measure(_ count: Int, _ body: () -> Void) -> Double {
         let start = Clock.threadCPU()
@@ -129,6 +151,16 @@ enum TablesSuite {
         let putTable = measure(n) { for r in updates { try! table.upsert(r) } }
         let putPeer = measure(n) { for r in updates { peer.state.withLock { $0.rows[r.id] = r } } }
         report.add("put", putTable, "ns", peer: "dictionary+mutex (no index)", peerValue: putPeer)
+        }
+        if wanted("put-latency") {
+            // Per-write wall time: the mean above hides the writes that apply a batch of held-back
+            // moves or split a leaf. Each write is timed alone (a clock read costs ~20 ns of it).
+            let timed = (0..<min(n, 200_000)).map { _ in row(random.below(rows), &random, rows: rows) }
+            let tableTimes = latencies(timed) { try! table.upsert($0) }
+            let peerTimes = latencies(timed) { r in peer.state.withLock { $0.rows[r.id] = r } }
+            for (name, q) in [("put-p50", 0.5), ("put-p99", 0.99), ("put-p999", 0.999), ("put-max", 1.0)] {
+                report.add(name, quantile(tableTimes, q), "ns", peer: "dictionary+mutex (no index)", peerValue: quantile(peerTimes, q))
+            }
         }
         if wanted("put-same-index-values") {
             // The common game-state write: position and flags change, indexed columns do not.
