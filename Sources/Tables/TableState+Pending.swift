@@ -1,14 +1,17 @@
 // Held-back index moves: a write that changes an integer column of a non-unique index records
-// the move (slot, key, old value, new value) here instead of updating the index at once, and the
-// moves are applied together — when `pendingCapacity` have gathered, or before anything reads
-// those indexes (a query through an index, a removal, a consistency check). Every read sees
-// indexes that agree with the records, as if each write had updated them itself.
+// the move (slot, key, old value, new value) in a queue instead of updating the index at once.
+// Once `pendingBacklog` moves wait, each write applies the oldest few, and every waiting move is
+// applied before anything reads those indexes (a query through an index, a removal, a
+// consistency check). Every read sees indexes that agree with the records, as if each write had
+// updated them itself.
 //
 // Why: a move reads lines at four random places that only the old record names (two hash words,
 // two slot lists, two ordered leaves and their top-level blocks), so a write that moves its own
-// entries waits on two or three misses in a row after its record arrives. Applied as a batch,
-// move j's updates run while the lines of moves j+1 … j+lead are already on their way: the
-// misses overlap across writes, which no single write can arrange. InnoDB's change buffer defers
+// entries waits on two or three misses in a row after its record arrives. Applied from a queue,
+// move j's updates run while the lines of moves j+1 … j+lead are already on their way (requested
+// by the write before, often): the misses overlap across writes, which no single write can
+// arrange. Round 7 applied 64 moves at once; a few per write is as fast on average and keeps
+// the slowest writes (p99) about 7× shorter (BENCHMARKS.md, round 8). InnoDB's change buffer defers
 // secondary-index work for the same reason. Unique indexes are never deferred: a write must see
 // every conflict before it is acknowledged. Nor are columns read by closure (their values are
 // any `IndexValue`; integer key-path columns are the common case and the ones measured).
@@ -20,7 +23,7 @@ struct PendingMove<Key: Sendable>: Sendable {
     var key: Key
     var before: Int64
     var after: Int64
-    /// Filled by the first stage of `settleIndexes`: hash indexes' hashes of both values, or
+    /// Filled by the first stage of `applyPending`: hash indexes' hashes of both values, or
     /// ordered indexes' sample numbers for them.
     var stateBefore: Int64 = 0
     var stateAfter: Int64 = 0
@@ -30,11 +33,14 @@ struct PendingMove<Key: Sendable>: Sendable {
 }
 
 extension TableState {
-    /// Moves gathered before they are applied. A batch of 64 gives the overlap (its stages look
-    /// only a few moves ahead) while the write that applies it holds the lock for tens of
-    /// microseconds; 16 and 128 measured no faster.
+    /// Applied moves are dropped from the front of the queue once this many have gathered.
     static var pendingCapacity: Int { 64 }
-    /// How many moves ahead the two stages of `settleIndexes` run: hash words and top-level
+    /// Moves that wait before writes start applying them, and how many a write applies: the
+    /// backlog leaves room for the stages to run ahead; applying 4 at a time is as fast as 2 and
+    /// as 64 (round 7's batches), and a write holds the lock for a few microseconds at most.
+    static var pendingBacklog: Int { 16 }
+    static var pendingStep: Int { 4 }
+    /// How many moves ahead the two stages of `applyPending` run: hash words and top-level
     /// blocks are requested `firstLead` moves ahead, lists and leaves `secondLead` moves ahead.
     /// A move requests about 30 lines, which keeps the core's line-fill buffers full: leads of
     /// 4 and 2 measured as fast as 8/4 and 16/8, and faster than 1/0 (no pipeline) by 40 %.
@@ -44,8 +50,8 @@ extension TableState {
     /// Whether index `i`'s moves may be held back: a non-unique index on an integer key-path column.
     static func defers(_ spec: IndexSpec<Row>) -> Bool { !spec.unique && spec.column.offset != nil }
 
-    /// Records a move of `slot`'s entry in index `i`. The write applies the batch when it is full
-    /// (`settleIfFull`), only once it has held back all its moves: applied in between, a batch
+    /// Records a move of `slot`'s entry in index `i`. The write applies waiting moves
+    /// (`settleIfFull`) only once it has held back all its moves: applied in between, a move
     /// could promote a heavy value while the write's own record disagrees with an index it has
     /// not reached yet (see `promoteHeavy`).
     @inline(__always)
@@ -53,9 +59,12 @@ extension TableState {
         pendingMoves.append(PendingMove(index: Int32(truncatingIfNeeded: i), slot: slot, key: key, before: before, after: after))
     }
 
+    /// Once `pendingBacklog` moves wait, a write applies a few of them (`pendingStep`): enough
+    /// that the queue does not grow, few enough that no write waits on many.
     @inline(__always)
     mutating func settleIfFull() {
-        if pendingMoves.count >= Self.pendingCapacity { settleIndexes() }
+        let waiting = pendingMoves.count - pendingApplied
+        if waiting >= Self.pendingBacklog { applyPending(min(waiting, Self.pendingStep)) }
     }
 
     /// The slots with a move in index `i` among `moves` (not yet applied): `promoteHeavy` leaves them.
@@ -66,34 +75,48 @@ extension TableState {
     /// Applies every held-back move, in the order the writes made them.
     @inline(__always)
     mutating func settle() {
-        if !pendingMoves.isEmpty { settleIndexes() }
+        if pendingApplied < pendingMoves.count { applyPending(pendingMoves.count - pendingApplied) }
     }
 
-    /// Applies the held-back moves as a pipeline: while move j is applied, moves j+1 … j+lead
-    /// have their lines requested. A stage's guesses (leaf ranks) may go stale as earlier moves
-    /// split or merge leaves; the update checks them and searches again if so.
-    mutating func settleIndexes() {
-        var moves = ContiguousArray<PendingMove<Row.Key>>()
-        swap(&moves, &pendingMoves)
-        let n = moves.count
-        moves.withUnsafeMutableBufferPointer { moves in
-            for j in 0..<min(Self.firstLead, n) { indexes[Int(moves[j].index)].requestWords(&moves[j]) }
-            for j in 0..<min(Self.secondLead, n) { indexes[Int(moves[j].index)].requestLeaves(&moves[j]) }
-            for j in 0..<n {
-                if j + Self.firstLead < n {
-                    indexes[Int(moves[j + Self.firstLead].index)].requestWords(&moves[j + Self.firstLead])
+    /// Applies the next `count` held-back moves as a pipeline: while move j is applied, moves
+    /// j+1 … j+lead have their lines requested. The stages run ahead across calls (`pendingWords`,
+    /// `pendingLeaves`), so lines requested at the end of one write arrive during the next. A
+    /// stage's guesses (leaf ranks) may go stale as earlier moves split or merge leaves; the
+    /// update checks them and searches again if so.
+    mutating func applyPending(_ count: Int) {
+        let end = pendingApplied + count
+        precondition(end <= pendingMoves.count, "apply \(count) of \(pendingMoves.count - pendingApplied) held-back moves")
+        let n = pendingMoves.count
+        var applied = pendingApplied, words = pendingWords, leaves = pendingLeaves
+        var queue = ContiguousArray<PendingMove<Row.Key>>()
+        swap(&queue, &pendingMoves)  // out of `self`, which the updates below mutate
+        queue.withUnsafeMutableBufferPointer { moves in
+            while applied < end {
+                while words < min(applied + Self.firstLead + 1, n) {
+                    indexes[Int(moves[words].index)].requestWords(&moves[words])
+                    words += 1
                 }
-                if j + Self.secondLead < n {
-                    indexes[Int(moves[j + Self.secondLead].index)].requestLeaves(&moves[j + Self.secondLead])
+                while leaves < min(applied + Self.secondLead + 1, n) {
+                    indexes[Int(moves[leaves].index)].requestLeaves(&moves[leaves])
+                    leaves += 1
                 }
-                let i = Int(moves[j].index)
-                if indexes[i].apply(moves[j]) {
-                    promoteHeavy(i, .int(moves[j].after), leaving: Self.slots(movingIn: i, moves[(j + 1)...]))
+                let i = Int(moves[applied].index)
+                if indexes[i].apply(moves[applied]) {
+                    promoteHeavy(i, .int(moves[applied].after), leaving: Self.slots(movingIn: i, moves[(applied + 1)...]))
                 }
+                applied += 1
             }
         }
-        moves.removeAll(keepingCapacity: true)
-        swap(&moves, &pendingMoves)  // keep the buffer's capacity for the next batch
+        swap(&queue, &pendingMoves)
+        (pendingApplied, pendingWords, pendingLeaves) = (applied, words, leaves)
+        if applied == n {
+            pendingMoves.removeAll(keepingCapacity: true)
+            (pendingApplied, pendingWords, pendingLeaves) = (0, 0, 0)
+        } else if applied >= Self.pendingCapacity {
+            // Applied moves are dropped now and then, so the queue stays short.
+            pendingMoves.removeFirst(applied)
+            (pendingApplied, pendingWords, pendingLeaves) = (0, words - applied, leaves - applied)
+        }
     }
 }
 

@@ -23,6 +23,11 @@ public struct TableState<Row: TableRecord>: Sendable {
     let defersMoves: [Bool]
     /// Held-back index moves, in write order; applied before any read of those indexes.
     var pendingMoves = ContiguousArray<PendingMove<Row.Key>>()
+    /// Moves before it in `pendingMoves` are applied; before `pendingWords` and `pendingLeaves`,
+    /// their first and second stages have run (see `applyPending`).
+    var pendingApplied = 0
+    var pendingWords = 0
+    var pendingLeaves = 0
     /// Each index's column reader, by index number. Hot paths read columns here and call only
     /// mutating methods on `indexes[i]`: reading `indexes[i].spec`, or calling a non-mutating method
     /// on `indexes[i]`, goes through the array's getter, which copies the whole index (a retain and a
@@ -94,7 +99,7 @@ public struct TableState<Row: TableRecord>: Sendable {
         primary[row.key] = slot
         for i in indexes.indices {
             let value = column(i, row)
-            if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value, leaving: Self.slots(movingIn: i, pendingMoves)) }
+            if indexes[i].add(value, row.key, slot) { promoteHeavy(i, value, leaving: Self.slots(movingIn: i, pendingMoves[pendingApplied...])) }
         }
         bytes += options.weigh(row)
         if expiry != .max {

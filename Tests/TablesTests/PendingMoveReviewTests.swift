@@ -61,8 +61,8 @@ import Testing
         try expectAgreement(t, rows, [u, v, 7])
     }
 
-    /// Two deferred hash indexes: the batch is applied from inside a write (its first index's
-    /// move fills the batch) before that write has held back its second index's move.
+    /// Two deferred hash indexes: the write whose first index's move fills the backlog also holds
+    /// back its second index's move before any move is applied.
     @Test func aBatchAppliedInsideAWriteDoesNotPromoteItsUnrecordedMove() throws {
         let (u, v) = Self.colliding
         let schema = TableSchema<Player>(name: "pairs", indexes: [
@@ -76,13 +76,13 @@ import Testing
         try expectAgreement(t, rows, [u, v, 7])
         rows[500]!.owner = v
         try t.modify(500) { $0.owner = v }  // move 1 (owner)
-        for id in Int64(0)..<(Int64(TableState<Player>.pendingCapacity) - 2) {  // moves 2…63 (score)
+        for id in Int64(0)..<(Int64(TableState<Player>.pendingBacklog) - 2) {  // moves 2…15 (score)
             rows[id]!.score += 1
             try t.modify(id) { $0.score += 1 }
         }
         rows[1000]!.score = 1
         rows[1000]!.owner = v
-        try t.modify(1000) { $0.score = 1; $0.owner = v }  // move 64 (score) fills the batch, then owner
+        try t.modify(1000) { $0.score = 1; $0.owner = v }  // move 16 (score) fills the backlog, then owner
         try expectAgreement(t, rows, [u, v, 7])
         let scores = try t.select(Query(.equal(Column<Player>("score", \.score), .int(1)))).map(\.id)
         #expect(Set(scores) == Set(rows.values.filter { $0.score == 1 }.map(\.id)))
