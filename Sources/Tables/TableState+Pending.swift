@@ -59,12 +59,13 @@ extension TableState {
         pendingMoves.append(PendingMove(index: Int32(truncatingIfNeeded: i), slot: slot, key: key, before: before, after: after))
     }
 
-    /// Once `pendingBacklog` moves wait, a write applies a few of them (`pendingStep`): enough
-    /// that the queue does not grow, few enough that no write waits on many.
+    /// Once `pendingBacklog` moves wait, a write applies `pendingStep` of them, and more if it held
+    /// back more (a write changing five deferred indexes): the queue never grows past the
+    /// backlog, and no write waits on many.
     @inline(__always)
     mutating func settleIfFull() {
         let waiting = pendingMoves.count - pendingApplied
-        if waiting >= Self.pendingBacklog { applyPending(min(waiting, Self.pendingStep)) }
+        if waiting >= Self.pendingBacklog { applyPending(Self.pendingStep + waiting - Self.pendingBacklog) }
     }
 
     /// The slots with a move in index `i` among `moves` (not yet applied): `promoteHeavy` leaves them.
@@ -107,6 +108,7 @@ extension TableState {
                 applied += 1
             }
         }
+        assert(pendingMoves.isEmpty, "held-back moves recorded while the queue was applied")
         swap(&queue, &pendingMoves)
         (pendingApplied, pendingWords, pendingLeaves) = (applied, words, leaves)
         if applied == n {
