@@ -11,7 +11,7 @@
 // moves, so the shipped build and the sanitized build run the same code.
 import Synchronization
 
-struct SanitizedMutex<Value: ~Copyable>: ~Copyable, @unchecked Sendable {
+struct SanitizedMutex<Value: ~Copyable>: ~Copyable, Sendable {
     private let mutex: Mutex<Value>
     /// Bumped by every owner just before it unlocks; read by every owner just after it locks.
     private let handoff = Atomic<UInt>(0)

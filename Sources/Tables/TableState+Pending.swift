@@ -51,7 +51,7 @@ extension TableState {
     static func defers(_ spec: IndexSpec<Row>) -> Bool { !spec.unique && spec.column.offset != nil }
 
     /// Records a move of `slot`'s entry in index `i`. The write applies waiting moves
-    /// (`settleIfFull`) only once it has held back all its moves: applied in between, a move
+    /// (`settleBacklog`) only once it has held back all its moves: applied in between, a move
     /// could promote a heavy value while the write's own record disagrees with an index it has
     /// not reached yet (see `promoteHeavy`).
     @inline(__always)
@@ -63,7 +63,7 @@ extension TableState {
     /// back more (a write changing five deferred indexes): the queue never grows past the
     /// backlog, and no write waits on many.
     @inline(__always)
-    mutating func settleIfFull() {
+    mutating func settleBacklog() {
         let waiting = pendingMoves.count - pendingApplied
         if waiting >= Self.pendingBacklog { applyPending(Self.pendingStep + waiting - Self.pendingBacklog) }
     }
@@ -110,15 +110,12 @@ extension TableState {
         }
         assert(pendingMoves.isEmpty, "held-back moves recorded while the queue was applied")
         swap(&queue, &pendingMoves)
-        (pendingApplied, pendingWords, pendingLeaves) = (applied, words, leaves)
-        if applied == n {
-            pendingMoves.removeAll(keepingCapacity: true)
-            (pendingApplied, pendingWords, pendingLeaves) = (0, 0, 0)
-        } else if applied >= Self.pendingCapacity {
-            // Applied moves are dropped now and then, so the queue stays short.
-            pendingMoves.removeFirst(applied)
-            (pendingApplied, pendingWords, pendingLeaves) = (0, words - applied, leaves - applied)
+        // Applied moves are dropped when none wait, or now and then, so the queue stays short.
+        if applied == n || applied >= Self.pendingCapacity {
+            pendingMoves.removeFirst(applied)  // keeps the buffer's capacity
+            (applied, words, leaves) = (0, words - applied, leaves - applied)
         }
+        (pendingApplied, pendingWords, pendingLeaves) = (applied, words, leaves)
     }
 }
 

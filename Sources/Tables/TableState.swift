@@ -137,7 +137,7 @@ public struct TableState<Row: TableRecord>: Sendable {
             if firstMoving < 0 && column(i, oldRow) != column(i, newRow) { firstMoving = i }
         }
         if firstMoving >= 0 { moveEntries(slot, oldRow, newRow, from: firstMoving) }
-        settleIfFull()  // after every index's move is held back or made (see `holdBack`)
+        settleBacklog()  // after every index's move is held back or made (see `holdBack`)
         bytes += extraBytes
         if old.expiry != .max { expiringCount -= 1 }
         if new.expiry != .max {

@@ -139,11 +139,6 @@ extension RaftSuite {
         throw BenchError("no leader elected within 20 s")
     }
 
-    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
-    }
-
     /// utime + stime of a process, in clock ticks.
     static func cpuTicks(_ pid: Int32) -> Int {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

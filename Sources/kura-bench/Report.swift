@@ -96,6 +96,12 @@ enum Clock {
     }
 }
 
+/// The `q` quantile (0…1) of `sorted`, ascending; NaN if empty.
+func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
+}
+
 /// Writes to standard error without touching C's global `stderr` (not concurrency-safe in Swift 6).
 func writeStderr(_ text: String) {
     var text = text

@@ -63,22 +63,14 @@ enum TablesSuite {
     static func latencies(_ rows: [BenchRow], _ body: (BenchRow) -> Void) -> [Double] {
         var times: [Double] = []
         times.reserveCapacity(rows.count)
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        var last = Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+        var last = Clock.wall()
         for r in rows {
             body(r)
-            clock_gettime(CLOCK_MONOTONIC, &t)
-            let now = Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
-            times.append(Double(now - last))
+            let now = Clock.wall()
+            times.append((now - last) * 1e9)
             last = now
         }
         return times.sorted()
-    }
-
-    /// The `q` quantile of sorted `values` (nearest rank).
-    static func quantile(_ values: [Double], _ q: Double) -> Double {
-        values[min(values.count - 1, Int((Double(values.count) * q).rounded(.up)) - 1)]
     }
 
     /// CPU nanoseconds per operation of `body`, which performs `count` operations.
@@ -159,7 +151,7 @@ enum TablesSuite {
             let tableTimes = latencies(timed) { try! table.upsert($0) }
             let peerTimes = latencies(timed) { r in peer.state.withLock { $0.rows[r.id] = r } }
             for (name, q) in [("put-p50", 0.5), ("put-p99", 0.99), ("put-p999", 0.999), ("put-max", 1.0)] {
-                report.add(name, quantile(tableTimes, q), "ns", peer: "dictionary+mutex (no index)", peerValue: quantile(peerTimes, q))
+                report.add(name, percentile(tableTimes, q), "ns", peer: "dictionary+mutex (no index)", peerValue: percentile(peerTimes, q))
             }
         }
         if wanted("put-same-index-values") {
