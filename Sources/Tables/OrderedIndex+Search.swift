@@ -1,5 +1,5 @@
 // Searching an ordered index: samples → a block of `top` → a leaf, each step a binary search on
-// dense words (a block's four lines and a leaf's lines requested together, before the search
+// dense words (a block's three lines and a leaf's lines requested together, before the search
 // reads them), and whole entries compared only among equal words.
 
 extension OrderedIndex {
@@ -40,20 +40,17 @@ extension OrderedIndex {
     private func locate(
         hint: UInt64, leafGuess: Int, startsAtOrAfter: (Int) -> Bool, searchLeaf: (Range<Int>) -> Int
     ) -> OrderedPosition {
-        let n = top.count
-        guard n > 0 else { return OrderedPosition(leaf: 0, offset: 0) }
-        var low = isFirstLeaf(leafGuess, atOrAbove: hint) ? leafGuess : firstLeaf(atOrAbove: hint)
-        if low < n && top[low].firstWord == hint {
-            var high = firstLeaf(above: hint, from: low)
-            while low < high {
-                let mid = (low + high) >> 1
-                if startsAtOrAfter(leafRange(mid).lowerBound) { high = mid } else { low = mid + 1 }
-            }
+        guard !top.isEmpty else { return OrderedPosition(leaf: 0, offset: 0) }
+        var low = top.isFirstLeaf(leafGuess, atOrAbove: hint) ? leafGuess : firstLeaf(atOrAbove: hint)
+        if low < top.end && top.firstWord(low) == hint {
+            let high = firstLeaf(above: hint, from: low)
+            low = top.firstRank(from: low, to: high) { startsAtOrAfter(leafRange($0).lowerBound) }
         }
         if low == 0 { return OrderedPosition(leaf: 0, offset: 0) }
-        let range = leafRange(low - 1)
+        let before = top.previous(low)
+        let range = leafRange(before)
         let offset = searchLeaf(range) - range.lowerBound
-        return offset == range.count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: low - 1, offset: offset)
+        return offset == range.count ? OrderedPosition(leaf: low, offset: 0) : OrderedPosition(leaf: before, offset: offset)
     }
 
     /// `search` in exact mode: the first position in `start..<range.upperBound` at or after (word, key).
@@ -79,60 +76,29 @@ extension OrderedIndex {
         }
     }
 
-    /// Whether `rank` is `firstLeaf(atOrAbove: hint)` — the first leaf whose first word is at
-    /// least `hint` — read on two entries of `top`. A rank found a moment before stays right
-    /// unless a leaf was split, merged or dropped, or a first word changed, in between.
+    /// The rank of the first leaf whose first word is at least `hint` (`endRank` if none).
     @inline(__always)
-    func isFirstLeaf(_ rank: Int, atOrAbove hint: UInt64) -> Bool {
-        let n = top.count
-        guard rank >= 0 && rank <= n else { return false }
-        return top.withUnsafeBufferPointer { top in
-            (rank == n || top[rank].firstWord >= hint) && (rank == 0 || top[rank - 1].firstWord < hint)
-        }
-    }
-
-    /// The rank of the first leaf whose first word is at least `hint` (`leafCount` if none).
-    @inline(__always)
-    func firstLeaf(atOrAbove hint: UInt64) -> Int { firstLeaf(atOrAbove: hint, sample: sample(atOrAbove: hint)) }
-
-    /// The number of the first sample at or above `hint` (the leaf sought is in the block before it).
-    @inline(__always)
-    func sample(atOrAbove hint: UInt64) -> Int {
-        samples.withUnsafeBufferPointer { samples in firstNotBelow(0, samples.count) { samples[$0] < hint } }
-    }
+    func firstLeaf(atOrAbove hint: UInt64) -> Int { firstLeaf(atOrAbove: hint, sample: top.sample(atOrAbove: hint)) }
 
     /// Starts loading the block of `top` that a search for `hint` reads, without waiting for it;
     /// returns the sample number to hand to `prefetchLeaf(of:sample:)` once the block has arrived.
     @inline(__always)
     func prefetchTop(_ hint: UInt64) -> Int {
-        let k = sample(atOrAbove: hint)
-        if k > 0 { prefetchBlock(k) }
+        let k = top.sample(atOrAbove: hint)
+        if k > 0 { top.prefetchBlock(k - 1) }
         return k
     }
 
-    /// Requests the four lines of top-level block `k - 1` (its leaves after the sampled one).
-    @inline(__always)
-    private func prefetchBlock(_ k: Int) {
-        top.withUnsafeBufferPointer { top in
-            let block = UnsafeRawPointer(top.baseAddress! + ((k - 1) * Self.blockSize + 1))
-            for line in 0..<(Self.blockSize * MemoryLayout<OrderedTop>.stride / 64) { prefetch(block + line * 64) }
-        }
-    }
-
-    /// `firstLeaf(atOrAbove:)` given `k = sample(atOrAbove: hint)`.
+    /// `firstLeaf(atOrAbove:)` given `k = top.sample(atOrAbove: hint)`.
     @inline(__always)
     func firstLeaf(atOrAbove hint: UInt64, sample k: Int) -> Int {
-        if k == 0 { return 0 }
-        // top[(k - 1) · block].firstWord < hint <= top[k · block].firstWord, where those exist.
-        let low = (k - 1) * Self.blockSize + 1
-        let high = min(k * Self.blockSize, top.count)
-        prefetchBlock(k)
-        return top.withUnsafeBufferPointer { top in firstNotBelow(low, high) { top[$0].firstWord < hint } }
+        if k > 0 { top.prefetchBlock(k - 1) }  // its lines then load together, not one by one
+        return top.firstLeaf(atOrAbove: hint, sample: k)
     }
 
     /// The rank of the first leaf at or after `start` whose first word is above `hint`.
     func firstLeaf(above hint: UInt64, from start: Int) -> Int {
-        top.withUnsafeBufferPointer { top in firstNotBelow(start, top.count) { top[$0].firstWord <= hint } }
+        top.firstRank(from: start, to: top.end) { top.firstWord($0) > hint }
     }
 
     /// In the pool positions `start..<range.upperBound`, the first whose entry satisfies
@@ -187,15 +153,15 @@ extension OrderedIndex {
         guard !top.isEmpty else { return -1 }
         // A sample number found before other moves changed the index (a batch of held-back moves)
         // may be stale: in range, it only makes the rank a worse guess; out of range, look again.
-        let k = sample >= 0 && sample <= samples.count ? sample : self.sample(atOrAbove: hint)
+        let k = sample >= 0 && sample <= top.blocks.count ? sample : top.sample(atOrAbove: hint)
         let rank = firstLeaf(atOrAbove: hint, sample: k)
-        prefetchLeaf(rank: max(rank - 1, 0))
+        prefetchLeaf(rank: rank > 0 ? top.previous(rank) : 0)
         return rank
     }
 
     @inline(__always)
     func prefetchLeaf(rank: Int) {
-        let base = Int(top[rank].id) * Self.leafCapacity
+        let base = top.leaf(rank).id * Self.leafCapacity
         prefetchLines(words, base)
         prefetchLines(slots, base)
         prefetchLines(keys, base)
@@ -216,12 +182,12 @@ extension OrderedIndex {
 
     /// Visits entries strictly before `end`, backward; stops when `body` returns false.
     func forEachReversed(before end: OrderedPosition, _ body: (OrderedEntry<Key>) -> Bool) {
-        var rank = min(end.leaf, top.count)
-        var offset = rank < top.count ? end.offset : 0
+        var rank = min(end.leaf, top.end)
+        var offset = rank < top.end ? end.offset : 0
         while true {
             if offset == 0 {
                 if rank == 0 { return }
-                rank -= 1
+                rank = top.previous(rank)
                 offset = leafRange(rank).count
             }
             let base = leafRange(rank).lowerBound
@@ -234,22 +200,23 @@ extension OrderedIndex {
         }
     }
 
-    /// Checks the structure: leaves sorted, non-empty and within capacity; first words, samples,
-    /// sizes, free ids and exact mode in step; count right.
+    /// Checks the structure: leaves sorted, non-empty and within capacity; the top level, first
+    /// words, sizes, free ids and exact mode in step; count right.
     func checkInvariants() -> Bool {
         let capacity = Self.leafCapacity
-        guard samples.count == (top.count + Self.blockSize - 1) / Self.blockSize, words.count % capacity == 0,
-            slots.count == words.count, keys.count == words.count, values.count == (exact ? 0 : words.count)
+        guard words.count % capacity == 0, slots.count == words.count, keys.count == words.count,
+            values.count == (exact ? 0 : words.count),
+            top.checkInvariants(firstWord: { words[$0 * capacity] })
         else { return false }
         var ids = Set<Int32>()
         for id in freeIDs where !ids.insert(id).inserted { return false }
         var total = 0
         var previous: OrderedEntry<Key>?
-        for rank in top.indices {
+        var rank = 0
+        while rank < top.end {
+            defer { rank = top.next(rank) }
             let range = leafRange(rank)
-            guard ids.insert(top[rank].id).inserted, !range.isEmpty, range.count <= capacity,
-                top[rank].firstWord == words[range.lowerBound]
-            else { return false }
+            guard ids.insert(Int32(top.leaf(rank).id)).inserted, !range.isEmpty, range.count <= capacity else { return false }
             for i in range {
                 let entry = entry(atPool: i)
                 if !exact && words[i] != values[i].orderPrefix { return false }
@@ -258,7 +225,6 @@ extension OrderedIndex {
             }
             total += range.count
         }
-        for k in samples.indices where samples[k] != top[k * Self.blockSize].firstWord { return false }
         return ids.count == words.count / capacity && total == count
     }
 }

@@ -4,9 +4,9 @@
 // Leaves live in pools (one array per field; leaf `id` owns positions id·32 ..< id·32 + 32), so a
 // leaf's address is arithmetic on its id: it can be prefetched before it is read, where a leaf
 // that is its own heap object costs a dependent miss on the object before its first entry. Above
-// the leaves, `top` lists every leaf in key order as its first word, id and size (16 bytes), and
-// `samples` keeps every 16th first word: a few KiB that stay in cache, so a search is samples →
-// one 256-byte block of `top`, loaded at once → one leaf.
+// the leaves, `top` (a `LeafDirectory`) lists every leaf in key order, in blocks of 16, and keeps
+// every block's first word in a few KiB that stay in cache, so a search is samples → one block
+// (three lines, loaded at once) → one leaf.
 //
 // Entries are compared on a 64-bit order-preserving word first. While every value is an integer
 // (the common case) the word *is* the value, and the `values` pool is not kept at all: an entry is
@@ -44,14 +44,7 @@ extension IndexValue {
     var isInt: Bool { if case .int = self { true } else { false } }
 }
 
-/// A leaf as the top level sees it.
-struct OrderedTop: Sendable {
-    var firstWord: UInt64
-    var id: Int32
-    var size: Int32
-}
-
-/// A position in an ordered index: a leaf's rank in key order and an offset inside it.
+/// A position in an ordered index: a leaf's rank (see `LeafDirectory`) and an offset inside it.
 struct OrderedPosition: Equatable, Sendable {
     var leaf: Int
     var offset: Int
@@ -62,8 +55,6 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     /// as many lines kept the core's line-fill buffers less full (put 10–17 % faster in three
     /// alternating pairs, range scans level; 16 measured slower).
     static var leafCapacity: Int { 32 }
-    /// Leaves per sample.
-    static var blockSize: Int { 16 }
 
     /// Leaf pools by position (leaf id · capacity + offset); positions past a leaf's size hold fillers.
     private(set) var words: ContiguousArray<UInt64> = []
@@ -73,9 +64,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     private(set) var values: ContiguousArray<IndexValue> = []
     private(set) var freeIDs: [Int32] = []
     /// Every leaf, in key order.
-    private(set) var top: ContiguousArray<OrderedTop> = []
-    /// `top[k * blockSize].firstWord` for every k.
-    private(set) var samples: ContiguousArray<UInt64> = []
+    private(set) var top = LeafDirectory()
     private(set) var count = 0
     /// Every value held is `.int` and `words` hold them exactly.
     private(set) var exact = true
@@ -106,19 +95,25 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         OrderedEntry(value: value(at: position), key: keys[position], slot: slots[position])
     }
 
-    var leafCount: Int { top.count }
-    var endPosition: OrderedPosition { OrderedPosition(leaf: top.count, offset: 0) }
+    var leafCount: Int { top.leafCount }
+    /// One past the last leaf's rank.
+    var endRank: Int { top.end }
+    var endPosition: OrderedPosition { OrderedPosition(leaf: top.end, offset: 0) }
+
+    /// The rank of the leaf after the leaf of rank `rank` (`endRank` after the last).
+    @inline(__always)
+    func nextLeaf(_ rank: Int) -> Int { top.next(rank) }
 
     /// The pool positions of the leaf of rank `rank`.
     @inline(__always)
     func leafRange(_ rank: Int) -> Range<Int> {
-        let leaf = top[rank]
-        let base = Int(leaf.id) &* Self.leafCapacity
-        return base..<(base &+ Int(leaf.size))
+        let leaf = top.leaf(rank)
+        let base = leaf.id &* Self.leafCapacity
+        return base..<(base &+ leaf.size)
     }
 
     func entry(at position: OrderedPosition) -> OrderedEntry<Key>? {
-        guard position.leaf < top.count else { return nil }
+        guard top.contains(position.leaf) else { return nil }
         let range = leafRange(position.leaf)
         guard position.offset < range.count else { return nil }
         return entry(atPool: range.lowerBound + position.offset)
@@ -145,7 +140,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         count += 1
         let (rank, offset) = room(at: position(ofWord: word, key, leafGuess: leafGuess), filler: key)
         put(word, key, slot, .null, rank: rank, offset: offset)
-        if offset == 0 { setFirstWord(rank, word) }
+        if offset == 0 { top.setFirstWord(rank, word) }
     }
 
     private mutating func insertValue(_ value: IndexValue, _ key: Key, _ slot: Int32, leafGuess: Int) {
@@ -154,7 +149,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         let word = hint(value)  // exact for a stored value
         let (rank, offset) = room(at: position(of: value, key, leafGuess: leafGuess), filler: key)
         put(word, key, slot, value, rank: rank, offset: offset)
-        if offset == 0 { setFirstWord(rank, word) }
+        if offset == 0 { top.setFirstWord(rank, word) }
     }
 
     /// Where an entry whose first position at or after it is `position` goes: the end of the
@@ -163,22 +158,22 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     @inline(__always)
     private mutating func room(at position: OrderedPosition, filler: Key) -> (rank: Int, offset: Int) {
         if top.isEmpty {
-            top.append(OrderedTop(firstWord: 0, id: newLeaf(filler: filler), size: 0))
-            rebuildSamples(from: 0)
-            return (0, 0)
+            return (top.insert(after: -1, id: newLeaf(filler: filler), size: 0, firstWord: 0), 0)
         }
         var rank = position.leaf
         var offset = position.offset
         if offset == 0 && rank > 0 {
-            rank -= 1
-            offset = Int(top[rank].size)
+            rank = top.previous(rank)
+            offset = top.leaf(rank).size
         }
-        if Int(top[rank].size) == Self.leafCapacity {
-            split(rank)
+        if top.leaf(rank).size == Self.leafCapacity {
+            let upper = split(rank)  // may move the split leaf to another block
             let half = Self.leafCapacity / 2
             if offset > half {
-                rank += 1
+                rank = upper
                 offset -= half
+            } else {
+                rank = top.previous(upper)
             }
         }
         return (rank, offset)
@@ -201,10 +196,10 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     /// `remove` of an integer value in exact mode (its word), on words and keys alone.
     mutating func removeExact(_ word: UInt64, _ key: Key, leafGuess: Int = -1) -> Bool {
         let position = position(ofWord: word, key, leafGuess: leafGuess)
-        guard position.leaf < top.count else { return false }
-        let leaf = top[position.leaf]
-        let at = Int(leaf.id) &* Self.leafCapacity &+ position.offset
-        guard position.offset < Int(leaf.size), words[at] == word, keys[at] == key else { return false }
+        guard top.contains(position.leaf) else { return false }
+        let leaf = top.leaf(position.leaf)
+        let at = leaf.id &* Self.leafCapacity &+ position.offset
+        guard position.offset < leaf.size, words[at] == word, keys[at] == key else { return false }
         remove(at: position)
         return true
     }
@@ -212,19 +207,18 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     private mutating func remove(at position: OrderedPosition) {
         count -= 1
         let rank = position.leaf
-        let base = Int(top[rank].id) * Self.leafCapacity
-        let size = Int(top[rank].size)
+        let (id, size) = top.leaf(rank)
+        let base = id * Self.leafCapacity
         words.closeGap(base: base, offset: position.offset, size: size)
         slots.closeGap(base: base, offset: position.offset, size: size)
         keys.closeGap(base: base, offset: position.offset, size: size)
         if !exact { values.closeGap(base: base, offset: position.offset, size: size) }
-        top[rank].size -= 1
         if size == 1 {
-            freeIDs.append(top[rank].id)
-            top.remove(at: rank)
-            rebuildSamples(from: rank)
+            freeIDs.append(Int32(id))
+            top.remove(rank)
         } else {
-            if position.offset == 0 { setFirstWord(rank, words[base]) }
+            top.setSize(rank, size - 1)
+            if position.offset == 0 { top.setFirstWord(rank, words[base]) }
             if size - 1 < Self.leafCapacity / 4 { mergeIfSmall(rank) }
         }
     }
@@ -233,30 +227,14 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
     /// one (`value` is kept only outside exact mode).
     @inline(__always)
     private mutating func put(_ word: UInt64, _ key: Key, _ slot: Int32, _ value: IndexValue, rank: Int, offset: Int) {
-        let base = Int(top[rank].id) * Self.leafCapacity
-        let size = Int(top[rank].size)
+        let (id, size) = top.leaf(rank)
+        let base = id * Self.leafCapacity
         precondition(size < Self.leafCapacity && offset <= size, "ordered index: put at \(offset) of a leaf of \(size)")
         words.openGap(base: base, offset: offset, size: size, word)
         slots.openGap(base: base, offset: offset, size: size, slot)
         keys.openGap(base: base, offset: offset, size: size, key)
         if !exact { values.openGap(base: base, offset: offset, size: size, value) }
-        top[rank].size += 1
-    }
-
-    private mutating func setFirstWord(_ rank: Int, _ word: UInt64) {
-        top[rank].firstWord = word
-        if rank % Self.blockSize == 0 { samples[rank / Self.blockSize] = word }
-    }
-
-    private mutating func rebuildSamples(from rank: Int) {
-        let wanted = (top.count + Self.blockSize - 1) / Self.blockSize
-        if samples.count > wanted { samples.removeLast(samples.count - wanted) }
-        while samples.count < wanted { samples.append(0) }
-        var k = rank / Self.blockSize
-        while k < wanted {
-            samples[k] = top[k * Self.blockSize].firstWord
-            k += 1
-        }
+        top.setSize(rank, size + 1)
     }
 
     /// A leaf id with no entries: a freed one, or new pool positions filled with `filler`.
@@ -271,32 +249,28 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
         return id
     }
 
-    /// Moves the upper half of the full leaf of rank `rank` into a new leaf after it.
-    private mutating func split(_ rank: Int) {
-        let id = Int(top[rank].id)
+    /// Moves the upper half of the full leaf of rank `rank` into a new leaf after it; returns the
+    /// new leaf's rank (the split leaf is `previous` of it: its own rank may have changed).
+    private mutating func split(_ rank: Int) -> Int {
+        let (id, size) = top.leaf(rank)
         let half = Self.leafCapacity / 2
-        let moving = Int(top[rank].size) - half
         let newID = newLeaf(filler: keys[id * Self.leafCapacity])
-        moveEntries(from: id * Self.leafCapacity + half, to: Int(newID) * Self.leafCapacity, count: moving)
-        top[rank].size = Int32(half)
-        top.insert(OrderedTop(firstWord: words[Int(newID) * Self.leafCapacity], id: newID, size: Int32(moving)), at: rank + 1)
-        rebuildSamples(from: rank + 1)
+        moveEntries(from: id * Self.leafCapacity + half, to: Int(newID) * Self.leafCapacity, count: size - half)
+        top.setSize(rank, half)
+        return top.insert(after: rank, id: newID, size: size - half, firstWord: words[Int(newID) * Self.leafCapacity])
     }
 
     /// Keeps leaves from thinning out after many removals: joins a small leaf with its successor.
     private mutating func mergeIfSmall(_ rank: Int) {
-        let next = rank + 1
-        guard next < top.count else { return }
-        let id = Int(top[rank].id)
-        let nextID = Int(top[next].id)
-        let size = Int(top[rank].size)
-        let nextSize = Int(top[next].size)
+        let next = top.next(rank)
+        guard next < top.end else { return }
+        let (id, size) = top.leaf(rank)
+        let (nextID, nextSize) = top.leaf(next)
         guard size + nextSize <= Self.leafCapacity / 2 else { return }
         moveEntries(from: nextID * Self.leafCapacity, to: id * Self.leafCapacity + size, count: nextSize)
-        top[rank].size = Int32(size + nextSize)
-        top.remove(at: next)
+        top.setSize(rank, size + nextSize)
+        top.remove(next)
         freeIDs.append(Int32(nextID))
-        rebuildSamples(from: next)
     }
 
     /// Moves `count` entries between pool positions (fillers go the other way: both stay initialised).
@@ -319,8 +293,11 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
             words[i] = value.orderPrefix
         }
         exact = false
-        for rank in top.indices { top[rank].firstWord = words[leafRange(rank).lowerBound] }
-        rebuildSamples(from: 0)
+        var rank = 0
+        while rank < top.end {
+            top.setFirstWord(rank, words[leafRange(rank).lowerBound])
+            rank = top.next(rank)
+        }
     }
 }
 

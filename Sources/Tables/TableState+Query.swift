@@ -207,14 +207,16 @@ extension TableState {
     ) -> Bool {
         // Entries whose word is above this one lie past `upper`: they are not prefetched.
         let last = upper.map { index.hint($0.value) } ?? .max
-        let leaves = index.leafCount
+        let endRank = index.endRank
         var rank = start.leaf
         var offset = start.offset
-        if rank < leaves { prefetchRecords(index, index.leafRange(rank), from: offset, through: last, now: now) }
-        if rank + 1 < leaves { index.prefetchLeaf(rank: rank + 1) }
-        while rank < leaves {
-            if rank + 1 < leaves { prefetchRecords(index, index.leafRange(rank + 1), from: 0, through: last, now: now) }
-            if rank + 2 < leaves { index.prefetchLeaf(rank: rank + 2) }
+        var next = rank < endRank ? index.nextLeaf(rank) : endRank
+        if rank < endRank { prefetchRecords(index, index.leafRange(rank), from: offset, through: last, now: now) }
+        if next < endRank { index.prefetchLeaf(rank: next) }
+        while rank < endRank {
+            let after = next < endRank ? index.nextLeaf(next) : endRank
+            if next < endRank { prefetchRecords(index, index.leafRange(next), from: 0, through: last, now: now) }
+            if after < endRank { index.prefetchLeaf(rank: after) }
             let range = index.leafRange(rank)
             let end = index.end(range, from: range.lowerBound + offset, before: upper)
             let complete = index.slots.withUnsafeBufferPointer { slots -> Bool? in
@@ -228,7 +230,7 @@ extension TableState {
                 return end == range.upperBound
             }
             guard complete == true else { return complete != nil }
-            rank += 1
+            (rank, next) = (next, after)
             offset = 0
         }
         return true
