@@ -142,21 +142,23 @@ struct LeafDirectory: Sendable {
 
     // MARK: changes
 
+    @inline(__always)
     mutating func setFirstWord(_ rank: Int, _ word: UInt64) {
         words[cell(rank)] = word
         if rank & Self.mask == 0 { samples[rank >> Self.shift] = word }
     }
 
+    /// Sets a leaf's size, below `1 << sizeBits` (the ordered index keeps leaves of at most 32).
+    @inline(__always)
     mutating func setSize(_ rank: Int, _ size: Int) {
-        precondition(size >= 0 && size < 1 << Self.sizeBits, "leaf directory: leaf size \(size)")
         let c = cell(rank)
-        cells[c] = cells[c] & ~(1 << Self.sizeBits - 1) | UInt32(size)
+        cells[c] = cells[c] & ~(1 << Self.sizeBits - 1) | UInt32(truncatingIfNeeded: size)
     }
 
     /// Adds leaf `id` right after the leaf of rank `rank`, or as the only leaf when the directory
     /// is empty (`rank` -1). Returns its rank; the leaf of rank `rank` is now `previous` of it.
     mutating func insert(after rank: Int, id: Int32, size: Int, firstWord: UInt64) -> Int {
-        precondition(UInt32(id) < 1 << (32 - Self.sizeBits), "leaf directory: leaf id \(id) too large")
+        precondition(UInt32(id) < 1 << (32 - Self.sizeBits) && size < 1 << Self.sizeBits, "leaf directory: leaf \(id) of \(size)")
         leafCount += 1
         if blocks.isEmpty {
             precondition(rank == -1, "leaf directory: insert after \(rank) when empty")
