@@ -26,10 +26,11 @@ let package = Package(
     targets: [
         // MARK: layer 0 — leaves (pure: no clock, no randomness they were not given)
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "Locks", swiftSettings: strict),
         .target(
             name: "Chunks",
             dependencies: [
-                "CZstd",
+                "CZstd", "Locks",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
@@ -39,16 +40,16 @@ let package = Package(
         .target(name: "CCRC32C"),
         .target(name: "CSHA512"),
         .target(name: "CPrefetch"),
-        .target(name: "GlobalDatabase", swiftSettings: strict),
+        .target(name: "GlobalDatabase", dependencies: ["Locks"], swiftSettings: strict),
         // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
         .target(
-            name: "Tables", dependencies: ["CPrefetch"],
+            name: "Tables", dependencies: ["CPrefetch", "Locks"],
             swiftSettings: strict + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
 
         // MARK: layer 1 — shells and adapters
-        .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd", "CSHA512"], swiftSettings: strict),
-        .target(name: "ChunksTesting", dependencies: ["Chunks", "Raft"], swiftSettings: strict),
-        .target(name: "RaftRuntime", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
+        .target(name: "ChunkStores", dependencies: ["Chunks", "CZstd", "CSHA512", "Locks"], swiftSettings: strict),
+        .target(name: "ChunksTesting", dependencies: ["Chunks", "Raft", "Locks"], swiftSettings: strict),
+        .target(name: "RaftRuntime", dependencies: ["Raft", "CCRC32C", "Locks"], swiftSettings: strict),
         .target(name: "RaftSimulation", dependencies: ["Raft", "Linearizability"], swiftSettings: strict),
         .target(name: "GlobalDatabaseTesting", dependencies: ["GlobalDatabase", "Raft"], swiftSettings: strict),
         .target(
@@ -64,7 +65,7 @@ let package = Package(
         .target(
             name: "RaftServer",
             dependencies: [
-                "Raft", "RaftRuntime",
+                "Raft", "RaftRuntime", "Locks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -75,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "kura",
             dependencies: [
-                "Chunks", "ChunkStores", "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "Raft", "RaftServer",
+                "Chunks", "ChunkStores", "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "Raft", "RaftServer", "Locks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -93,18 +94,19 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "ChunksTests", dependencies: ["Chunks", "ChunksTesting", "CZstd"], swiftSettings: strict),
         .testTarget(
-            name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
+            name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting", "Locks"], swiftSettings: strict),
         .testTarget(
             name: "InteropTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], exclude: ["Scripts"], swiftSettings: strict),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "Raft"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),
-        .testTarget(name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "Raft"], swiftSettings: strict),
+        .testTarget(name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "Raft", "Locks"], swiftSettings: strict),
         .testTarget(
             name: "RaftServerTests",
-            dependencies: ["RaftServer", "RaftRuntime", "Raft", "Linearizability"],
+            dependencies: ["RaftServer", "RaftRuntime", "Raft", "Linearizability", "Locks"],
             swiftSettings: strict),
-        .testTarget(name: "TablesTests", dependencies: ["Tables", "Raft"], swiftSettings: strict),
+        .testTarget(name: "TablesTests", dependencies: ["Tables", "Raft", "Locks"], swiftSettings: strict),
+        .testTarget(name: "LocksTests", dependencies: ["Locks"], swiftSettings: strict),
         .testTarget(
             name: "GlobalDatabaseTests",
             dependencies: ["GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],

@@ -13,6 +13,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import Locks
 #endif
 
 public struct Seed: Sendable {
@@ -119,7 +120,7 @@ public enum Extractor {
         let digest = index.digest
         let zeroID = index.entries.isEmpty ? nil : zeroChunkID(size: Int(index.chunkSizeMax), digest: digest)
         let next = Atomic<Int>(0)
-        let outcome = Mutex<(ExtractStatistics, [ChunkStoreError], FileIOError?)>((ExtractStatistics(), [], nil))
+        let outcome = SanitizedMutex<(ExtractStatistics, [ChunkStoreError], FileIOError?)>((ExtractStatistics(), [], nil))
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
             let loader = ChunkLoader(store: store, digest: digest, maxChunkSize: Int(index.chunkSizeMax))
             let run = OutputRun(output: output, hasher: loader.hasher, maxChunkSize: Int(index.chunkSizeMax))
@@ -194,7 +195,7 @@ public enum Extractor {
         let neededSizes = Set((0..<index.count).map { index.size(of: $0) })
         let cuts = ParallelChunker.cuts(file.bytes, parameters: parameters, workers: workers)
         let wanted = cuts.indices.filter { neededSizes.contains($0 == 0 ? cuts[0] : cuts[$0] - cuts[$0 - 1]) }
-        let spans = Mutex<[SeedSources.Span]>([])
+        let spans = SanitizedMutex<[SeedSources.Span]>([])
         let shared = SharedBytes(bytes: file.bytes)
         let digest = index.digest
         let stride = max(1, workers)

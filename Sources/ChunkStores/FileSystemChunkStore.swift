@@ -16,6 +16,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import Locks
 #endif
 
 public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
@@ -28,7 +29,7 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     /// is durable already) or a store directory that does not exist.
     private let writeBehind: WriteBehind?
     /// Prefix directories this instance has made sure exist.
-    private let knownDirectories = Mutex<Set<Int>>([])
+    private let knownDirectories = SanitizedMutex<Set<Int>>([])
     /// Whether this instance created the store directory: then a prefix directory it has not made
     /// holds nothing it could find (see `contains`).
     private let createdRoot: Bool

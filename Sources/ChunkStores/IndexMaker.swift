@@ -7,6 +7,7 @@
 import Chunks
 import Dispatch
 import Synchronization
+import Locks
 
 public struct MakeStatistics: Sendable, Equatable {
     public var chunks = 0
@@ -63,8 +64,8 @@ public enum IndexMaker {
         let shared = SharedBytes(bytes: bytes)
         let slots = SharedSlots(slots: ids)
         let next = Atomic<Int>(0)
-        let claimed = Mutex<Set<ChunkID>>([])
-        let outcome = Mutex<(MakeStatistics, ChunkStoreError?)>((MakeStatistics(), nil))
+        let claimed = SanitizedMutex<Set<ChunkID>>([])
+        let outcome = SanitizedMutex<(MakeStatistics, ChunkStoreError?)>((MakeStatistics(), nil))
         let batch = Self.batch
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
             let bytes = shared.bytes

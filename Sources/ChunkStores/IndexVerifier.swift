@@ -2,6 +2,7 @@
 import Chunks
 import Dispatch
 import Synchronization
+import Locks
 
 public enum IndexVerifier {
     /// Positions of the index entries whose bytes in `bytes` do not match, in order.
@@ -9,7 +10,7 @@ public enum IndexVerifier {
     public static func mismatches(_ bytes: UnsafeRawBufferPointer, index: ChunkIndex, workers: Int) -> [Int] {
         precondition(UInt64(bytes.count) == index.blobSize, "file of \(bytes.count) bytes, index of \(index.blobSize)")
         let shared = SharedBytes(bytes: bytes)
-        let found = Mutex<[Int]>([])
+        let found = SanitizedMutex<[Int]>([])
         let next = Atomic<Int>(0)
         let digest = index.digest
         // Batches of consecutive entries, hashed together (ChunkHasher's lanes where the CPU has them).

@@ -11,6 +11,7 @@
 import Chunks
 import Dispatch
 import Synchronization
+import Locks
 
 public enum ParallelChunker {
     /// Spans per worker: a worker that finishes early takes another span instead of waiting for the
@@ -30,7 +31,7 @@ public enum ParallelChunker {
         if spanCount <= 1 || workers <= 1 { return Chunker.cuts(bytes, parameters: parameters) }
         let spanSize = bytes.count / spanCount
         let starts = (0..<spanCount).map { $0 * spanSize }
-        let chains = Mutex<[[Int]]>(Array(repeating: [], count: spanCount))
+        let chains = SanitizedMutex<[[Int]]>(Array(repeating: [], count: spanCount))
         let next = Atomic<Int>(0)
         let shared = SharedBytes(bytes: bytes)
         DispatchQueue.concurrentPerform(iterations: min(workers, spanCount)) { _ in

@@ -13,6 +13,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import Locks
 #endif
 
 final class WriteBehind: Sendable {
@@ -29,7 +30,7 @@ final class WriteBehind: Sendable {
     private let written = Atomic<Int>(0)
     /// Background syncfs calls started so far (for tests).
     let started = Atomic<Int>(0)
-    private let state = Mutex(State())
+    private let state = SanitizedMutex(State())
     private let queue = DispatchQueue(label: "kura.chunk-store.write-behind")
 
     /// Opens `path` (a directory); nil when it cannot be opened (the caller then syncs by path).

@@ -1,8 +1,8 @@
 // The in-memory chunk store: the executable statement of the ChunkStore contract.
-import Synchronization
+import Locks
 
 public final class MemoryChunkStore: PrunableChunkStore {
-    private let chunks = Mutex<[ChunkID: StoredChunk]>([:])
+    private let chunks = SanitizedMutex<[ChunkID: StoredChunk]>([:])
     public let form: ChunkForm
 
     public init(form: ChunkForm = .compressed) {

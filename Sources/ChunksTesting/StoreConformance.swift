@@ -2,7 +2,7 @@
 // queue and pool with the same suite). Returns the broken promises; empty means conforming.
 import Chunks
 import Dispatch
-import Synchronization
+import Locks
 
 public func checkPrunableChunkStore(_ store: some PrunableChunkStore) -> [String] {
     var problems: [String] = []
@@ -39,7 +39,7 @@ public func checkPrunableChunkStore(_ store: some PrunableChunkStore) -> [String
             let bytes = randomBytes(3000 + i, seed: UInt64(i))
             return bytes.withUnsafeBytes { codec.encode($0, id: ChunkDigest.sha512_256.id(of: $0), form: store.form) }
         }
-        let failures = Mutex<[String]>([])
+        let failures = SanitizedMutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
             for k in stride(from: worker, to: chunks.count * 8, by: 8) {
                 do { try store.store(chunks[k % chunks.count]) } catch { failures.withLock { $0.append("\(error)") } }

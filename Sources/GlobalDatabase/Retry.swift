@@ -1,7 +1,7 @@
 // The one retry wrapper every transaction goes through (global-tier.md §1.11 rules 1–3): run the
 // whole body again on a serialisation failure or deadlock, after a capped exponential back-off with
 // full jitter; retry an ambiguous commit only when the body is idempotent; give up after a cap.
-import Synchronization
+import Locks
 
 public struct RetryPolicy: Sendable {
     public var maxAttempts: Int
@@ -38,12 +38,12 @@ public struct RetryPolicy: Sendable {
 public final class FaultInjector: Sendable {
     public let retryRate: Double
     public let lostCommitRate: Double
-    private let state: Mutex<(rng: UInt64, retries: Int, lostCommits: Int)>
+    private let state: SanitizedMutex<(rng: UInt64, retries: Int, lostCommits: Int)>
 
     public init(seed: UInt64, retryRate: Double, lostCommitRate: Double = 0) {
         self.retryRate = retryRate
         self.lostCommitRate = lostCommitRate
-        state = Mutex((seed | 1, 0, 0))
+        state = SanitizedMutex((seed | 1, 0, 0))
     }
 
     /// Faults injected so far: (serialisation failures, lost commits).

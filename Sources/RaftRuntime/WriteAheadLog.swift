@@ -11,10 +11,10 @@
 // of all its groups cover its entries.
 import Dispatch
 import Raft
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import Locks
 #endif
 
 public enum WALError: Error, Equatable, CustomStringConvertible {
@@ -77,16 +77,16 @@ public final class WriteAheadLog: Sendable {
 
     public let directory: String
     let options: Options
-    let state: Mutex<State>
+    let state: SanitizedMutex<State>
     /// Serialises fdatasync and segment rolls; always taken before `state`, never after.
-    let syncLock = Mutex<Void>(())
+    let syncLock = SanitizedMutex<Void>(())
     /// Test hook: when set, fdatasync calls it instead and fails with the errno it returns (0 = ok).
     let syncOverride: (@Sendable () -> Int32)?
 
     init(directory: String, options: Options, state: State, syncOverride: (@Sendable () -> Int32)?) {
         self.directory = directory
         self.options = options
-        self.state = Mutex(state)
+        self.state = SanitizedMutex(state)
         self.syncOverride = syncOverride
     }
 

@@ -8,6 +8,7 @@ import NIOPosix
 import Raft
 import RaftRuntime
 import Synchronization
+import Locks
 
 public struct ServerOptions: Sendable {
     public var id: ReplicaID
@@ -144,7 +145,7 @@ final class ServerGate: Sendable {
         var failure: String?
         var clients: [ObjectIdentifier: any Channel] = [:]
     }
-    private let state = Mutex(State())
+    private let state = SanitizedMutex(State())
 
     /// Hands `inputs` to the loop, or answers its requests with the failure.
     func submit(_ inputs: [Input], to loop: GroupLoop) {

@@ -8,21 +8,22 @@ import NIOPosix
 import Raft
 import RaftRuntime
 import Synchronization
+import Locks
 
 final class PeerTransport: Sendable {
     let localID: ReplicaID
     let cluster: UInt64
     let loop: any EventLoop
     let tls: TLSContexts?
-    private let links: Mutex<[ReplicaID: PeerLink]> = Mutex([:])
-    private let book: Mutex<[ReplicaID: HostPort]>
+    private let links: SanitizedMutex<[ReplicaID: PeerLink]> = SanitizedMutex([:])
+    private let book: SanitizedMutex<[ReplicaID: HostPort]>
 
     init(localID: ReplicaID, cluster: UInt64, peers: [ReplicaID: HostPort], loop: any EventLoop, tls: TLSContexts? = nil) {
         self.localID = localID
         self.cluster = cluster
         self.loop = loop
         self.tls = tls
-        book = Mutex(peers.filter { $0.key != localID })
+        book = SanitizedMutex(peers.filter { $0.key != localID })
     }
 
     var addresses: [ReplicaID: HostPort] { book.withLock { $0 } }

@@ -2,7 +2,7 @@
 // same key that arrive meanwhile wait for its result instead of running their own (the
 // stampede protection Cachex's Courier gives). The table stays synchronous; only this edge is
 // async. No task is spawned: the leader's own task runs the loader.
-import Synchronization
+import Locks
 
 public final class ReadThrough<Row: TableRecord>: Sendable {
     enum Outcome: Sendable {

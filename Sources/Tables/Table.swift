@@ -3,6 +3,7 @@
 // without its index entries, and no call hops to an actor. Do not call a table's methods from
 // inside its own transaction body: the lock is not reentrant.
 import Synchronization
+import Locks
 
 public final class Table<Row: TableRecord>: Sendable {
     public let schema: TableSchema<Row>

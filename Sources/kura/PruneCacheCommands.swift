@@ -6,6 +6,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import Locks
 #endif
 
 struct PruneCommand: ParsableCommand {
@@ -83,7 +84,7 @@ struct CacheCommand: ParsableCommand {
         let cache = try openStore(c, create: true)
         let work = wanted.sorted { $0.key < $1.key }
         let next = Atomic<Int>(0)
-        let result = Mutex<(copied: Int, present: Int, failures: [ChunkStoreError])>((0, 0, []))
+        let result = SanitizedMutex<(copied: Int, present: Int, failures: [ChunkStoreError])>((0, 0, []))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let codec = ChunkCodec()
             while true {

@@ -3,6 +3,7 @@ import ChunkStores
 import Chunks
 import Dispatch
 import Synchronization
+import Locks
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct VerifyCommand: ParsableCommand {
     /// together (ChunkHasher's lanes); only a chunk that is not SHA-512/256 is hashed again as SHA-256.
     static func badChunks(_ ids: [ChunkID], in store: FileSystemChunkStore, workers: Int) -> [(ChunkID, ChunkStoreError)] {
         let next = Atomic<Int>(0)
-        let bad = Mutex<[(ChunkID, ChunkStoreError)]>([])
+        let bad = SanitizedMutex<[(ChunkID, ChunkStoreError)]>([])
         let batch = 32
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let codec = ChunkCodec()

@@ -2,10 +2,10 @@
 import Chunks
 import ChunksTesting
 import Dispatch
-import Synchronization
 import Testing
 
 @testable import ChunkStores
+import Locks
 
 @Suite struct WriteBehindTests {
     @Test func startsOnePerCrossedIntervalWhenIdle() throws {
@@ -38,7 +38,7 @@ import Testing
             let data = randomBytes(3000 + seed, seed: UInt64(seed))
             return data.withUnsafeBytes { ChunkCodec().encode($0, id: ChunkDigest.sha512_256.id(of: $0), form: .compressed) }
         }
-        let failures = Mutex<[ChunkStoreError]>([])
+        let failures = SanitizedMutex<[ChunkStoreError]>([])
         DispatchQueue.concurrentPerform(iterations: 2) { half in
             for chunk in chunks[(half * 32)..<(half * 32 + 32)] {
                 do throws(ChunkStoreError) { try store.store(chunk) } catch { failures.withLock { $0.append(error) } }

@@ -7,6 +7,7 @@ import Raft
 @testable import RaftRuntime
 import Synchronization
 import Testing
+import Locks
 
 @Suite struct WriteAheadLogTests {
     final class Directory {
@@ -221,7 +222,7 @@ import Testing
     /// name) is kept, and so is every later one: the live segments on disk stay a consecutive run.
     @Test func aSegmentThatCannotBeRenamedIsKept() throws {
         let dir = Directory()
-        let logged = Mutex<[String]>([])
+        let logged = SanitizedMutex<[String]>([])
         var options = WriteAheadLog.Options(segmentSizeMax: 400)
         options.log = { line in logged.withLock { $0.append(line) } }
         let blocker = dir.path + "/" + WriteAheadLog.segmentName(0) + ".free"

@@ -10,7 +10,6 @@ import Glibc
 import Linearizability
 import Raft
 import RaftServer
-import Synchronization
 import Testing
 
 @Suite("Real-process cluster under faults", .serialized)

@@ -5,6 +5,7 @@ import Linearizability
 import Raft
 import RaftServer
 import Synchronization
+import Locks
 
 final class HistoryRecorder: Sendable {
     struct Counts: Sendable {
@@ -15,7 +16,7 @@ final class HistoryRecorder: Sendable {
         var reads = 0
     }
 
-    let state = Mutex<(history: History<KVModel>, counts: Counts)>((History(), Counts()))
+    let state = SanitizedMutex<(history: History<KVModel>, counts: Counts)>((History(), Counts()))
 
     var history: History<KVModel> { state.withLock { $0.history } }
     var counts: Counts { state.withLock { $0.counts } }

@@ -3,13 +3,13 @@
 // connections are closed, new ones are accepted and dropped) and heal it again.
 import NIOCore
 import NIOPosix
-import Synchronization
+import Locks
 
 final class LinkProxy: Sendable {
     let target: Int
     let group: any EventLoopGroup
-    private let state = Mutex<(cut: Bool, live: [any Channel])>((false, []))
-    private let listener = Mutex<(any Channel)?>(nil)
+    private let state = SanitizedMutex<(cut: Bool, live: [any Channel])>((false, []))
+    private let listener = SanitizedMutex<(any Channel)?>(nil)
 
     init(target: Int, group: any EventLoopGroup) {
         self.target = target

@@ -11,14 +11,15 @@ import Raft
 @testable import RaftServer
 import Synchronization
 import Testing
+import Locks
 
 @Suite("Server lifecycle")
 struct ServerLifecycleTests {
     /// What the server's hooks saw, shared with them.
     final class Probe: Sendable {
         let failSync = Atomic<Bool>(false)
-        let fatal = Mutex<[String]>([])
-        let logged = Mutex<[String]>([])
+        let fatal = SanitizedMutex<[String]>([])
+        let logged = SanitizedMutex<[String]>([])
     }
 
     final class Harness {

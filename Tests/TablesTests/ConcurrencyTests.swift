@@ -3,6 +3,7 @@
 import Synchronization
 import Testing
 @testable import Tables
+import Locks
 
 final class Shared<Value: Sendable>: Sendable {
     let value: SanitizedMutex<Value>  // a plain Mutex hides contended hand-offs from TSan

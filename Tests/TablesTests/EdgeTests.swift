@@ -4,7 +4,7 @@
 // one task while another writes (clean under the thread sanitizer with prefetch compiled out).
 import Testing
 @testable import Tables
-import Synchronization
+import Locks
 
 struct Inner: Sendable { var a: Int32; var x: Int64 }
 final class Box: Sendable { let v: Int64; init(_ v: Int64) { self.v = v } }

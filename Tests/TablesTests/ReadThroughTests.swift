@@ -1,5 +1,4 @@
 // Read-through: one loader per key however many callers miss at once; errors reach them all.
-import Synchronization
 import Testing
 import Tables
 

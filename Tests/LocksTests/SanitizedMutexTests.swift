@@ -3,7 +3,7 @@
 // the same loop is reported as a race within a few thousand contended locks.
 import Dispatch
 import Testing
-@testable import Tables
+import Locks
 
 @Suite struct SanitizedMutexTests {
     final class Counters: @unchecked Sendable { var counts = [Int](repeating: 0, count: 64) }

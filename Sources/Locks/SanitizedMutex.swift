@@ -9,17 +9,23 @@
 // Abseil's futex mutex has the same gap and closes it with TSan annotations; here a release
 // store on unlock and an acquire load on lock make the edge visible. On x86 both are plain
 // moves, so the shipped build and the sanitized build run the same code.
+//
+// Every module that shares state between threads takes its locks from here, so each can join the
+// sanitized test step (scripts/test-tsan) without false reports. Inlinable: a table's get and put
+// take a lock each, and a call across modules would cost more than the lock.
 import Synchronization
 
-struct SanitizedMutex<Value: ~Copyable>: ~Copyable, Sendable {
-    private let mutex: Mutex<Value>
+@frozen
+public struct SanitizedMutex<Value: ~Copyable>: ~Copyable, Sendable {
+    @usableFromInline let mutex: Mutex<Value>
     /// Bumped by every owner just before it unlocks; read by every owner just after it locks.
-    private let handoff = Atomic<UInt>(0)
+    @usableFromInline let handoff = Atomic<UInt>(0)
 
-    init(_ value: consuming sending Value) { mutex = Mutex(value) }
+    @inlinable
+    public init(_ value: consuming sending Value) { mutex = Mutex(value) }
 
-    @inline(__always)
-    borrowing func withLock<R: ~Copyable, E: Error>(
+    @inlinable @inline(__always)
+    public borrowing func withLock<R: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending R
     ) throws(E) -> sending R {
         try mutex.withLock { (value) throws(E) -> sending R in
