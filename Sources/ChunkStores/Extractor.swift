@@ -13,8 +13,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-import Locks
 #endif
+import Locks
 
 public struct Seed: Sendable {
     public let index: ChunkIndex

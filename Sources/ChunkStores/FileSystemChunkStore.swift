@@ -16,8 +16,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-import Locks
 #endif
+import Locks
 
 public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     public enum FsyncPolicy: Sendable { case never, always }

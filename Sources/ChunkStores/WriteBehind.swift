@@ -13,8 +13,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-import Locks
 #endif
+import Locks
 
 final class WriteBehind: Sendable {
     private struct State {

@@ -14,8 +14,8 @@ import Raft
 
 #if canImport(Glibc)
 import Glibc
-import Locks
 #endif
+import Locks
 
 public enum WALError: Error, Equatable, CustomStringConvertible {
     /// Damage that is not a torn tail: the log refuses to open rather than lose acknowledged writes.

@@ -207,8 +207,10 @@ struct LeafDirectory: Sendable {
             return
         }
         if rank & Self.mask == 0 { samples[k] = words[base] }
-        if count - 1 < Self.capacity / 4 {
-            if k + 1 < blocks.count { joinIfSmall(k) } else if k > 0 { joinIfSmall(k - 1) }
+        // A thin block joins the neighbour on either side that leaves room for a few splits. With
+        // the right one only, deletions in ascending order left every block a single leaf.
+        if count - 1 < Self.capacity / 4, !(k + 1 < blocks.count && joinIfSmall(k)) {
+            if k > 0 { joinIfSmall(k - 1) }
         }
     }
 
@@ -222,17 +224,21 @@ struct LeafDirectory: Sendable {
         samples.insert(words[Int(id) << Self.shift], at: k + 1)
     }
 
-    /// Joins block k + 1 into block k when both fit in half a block.
-    private mutating func joinIfSmall(_ k: Int) {
+    /// Joins block k + 1 into block k when both fit in three quarters of a block; returns whether
+    /// it did. Two thin blocks (under a quarter) then never stay side by side, so blocks average
+    /// more than two leaves however leaves are removed.
+    @discardableResult
+    private mutating func joinIfSmall(_ k: Int) -> Bool {
         let count = Int(blocks[k].count)
         let nextCount = Int(blocks[k + 1].count)
-        guard count + nextCount <= Self.capacity / 2 else { return }
+        guard count + nextCount <= Self.capacity * 3 / 4 else { return false }
         let nextID = blocks[k + 1].id
         moveCells(from: Int(nextID) << Self.shift, to: Int(blocks[k].id) << Self.shift | count, count: nextCount)
         blocks[k].count = Int32(count + nextCount)
         blocks.remove(at: k + 1)
         samples.remove(at: k + 1)
         freeBlocks.append(nextID)
+        return true
     }
 
     private mutating func moveCells(from source: Int, to target: Int, count: Int) {

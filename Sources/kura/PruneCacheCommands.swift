@@ -6,8 +6,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-import Locks
 #endif
+import Locks
 
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -70,6 +70,38 @@ import Testing
         #expect(model.isEmpty || top.blocks.count <= model.count)
     }
 
+    /// Leaves removed in key order, every tenth kept (a review's case): a thin block joins the
+    /// neighbour on either side. Joining only rightward left one leaf in each block, as many
+    /// blocks as leaves.
+    @Test func thinBlocksJoinEitherNeighbour() {
+        var top = LeafDirectory()
+        var rank = -1
+        for id in 0..<400 { rank = top.insert(after: rank, id: Int32(id), size: 1, firstWord: UInt64(id)) }
+        #expect(top.blocks.count >= 40)
+        for id in 0..<400 where id % 10 != 0 {
+            var r = 0
+            while top.leaf(r).id != id { r = top.next(r) }
+            top.remove(r)
+        }
+        #expect(top.leafCount == 40 && leaves(top).map(\.id) == (0..<40).map { Int32($0 * 10) })
+        #expect(top.blocks.count * 2 <= top.leafCount, "\(top.blocks.count) blocks for \(top.leafCount) leaves")
+        #expect(top.checkInvariants { UInt64($0) })
+
+        // A thin block whose right neighbour is full joins the one on its left. Forty appended
+        // leaves make blocks of 8, 8, 8 and 16 (a full block splits at its middle); taking 6 of
+        // the third block's leaves leaves 2 there, which fit with the 8 before, not the 16 after.
+        var small = LeafDirectory()
+        rank = -1
+        for id in 0..<40 { rank = small.insert(after: rank, id: Int32(id), size: 1, firstWord: UInt64(id)) }
+        #expect(small.blocks.map(\.count) == [8, 8, 8, 16])
+        for id in 16..<22 {
+            var r = 0
+            while small.leaf(r).id != id { r = small.next(r) }
+            small.remove(r)
+        }
+        #expect(small.blocks.map(\.count) == [8, 10, 16] && small.checkInvariants { UInt64($0) })
+    }
+
     /// The rank of the model's leaf number `n`.
     func rank(of n: Int, _ top: LeafDirectory) -> Int {
         var rank = 0
