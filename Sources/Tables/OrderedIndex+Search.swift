@@ -1,6 +1,6 @@
 // Searching an ordered index: samples → a block of `top` → a leaf, each step a binary search on
-// dense words (a block's three lines and a leaf's lines requested together, before the search
-// reads them), and whole entries compared only among equal words.
+// dense words (a block's lines and a leaf's lines requested together, before the search reads
+// them), and whole entries compared only among equal words.
 
 extension OrderedIndex {
     /// The first position whose entry satisfies `isAtOrAfter`, a predicate that is false, then
@@ -212,9 +212,7 @@ extension OrderedIndex {
         for id in freeIDs where !ids.insert(id).inserted { return false }
         var total = 0
         var previous: OrderedEntry<Key>?
-        var rank = 0
-        while rank < top.end {
-            defer { rank = top.next(rank) }
+        for rank in top.ranks {
             let range = leafRange(rank)
             guard ids.insert(Int32(top.leaf(rank).id)).inserted, !range.isEmpty, range.count <= capacity else { return false }
             for i in range {

@@ -6,7 +6,7 @@
 // that is its own heap object costs a dependent miss on the object before its first entry. Above
 // the leaves, `top` (a `LeafDirectory`) lists every leaf in key order, in blocks of 16, and keeps
 // every block's first word in a few KiB that stay in cache, so a search is samples → one block
-// (three lines, loaded at once) → one leaf.
+// (its lines requested at once) → one leaf.
 //
 // Entries are compared on a 64-bit order-preserving word first. While every value is an integer
 // (the common case) the word *is* the value, and the `values` pool is not kept at all: an entry is
@@ -293,11 +293,7 @@ struct OrderedIndex<Key: Comparable & Sendable>: Sendable {
             words[i] = value.orderPrefix
         }
         exact = false
-        var rank = 0
-        while rank < top.end {
-            top.setFirstWord(rank, words[leafRange(rank).lowerBound])
-            rank = top.next(rank)
-        }
+        for rank in top.ranks { top.setFirstWord(rank, words[leafRange(rank).lowerBound]) }
     }
 }
 

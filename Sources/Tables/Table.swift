@@ -1,8 +1,7 @@
-// The public table: a `Sendable` class whose state sits behind one `Mutex`. Every method is
+// The public table: a `Sendable` class whose state sits behind one lock (`SanitizedMutex`). Every method is
 // synchronous and does its work inside one critical section, so a reader never sees a record
 // without its index entries, and no call hops to an actor. Do not call a table's methods from
 // inside its own transaction body: the lock is not reentrant.
-import Synchronization
 import Locks
 
 public final class Table<Row: TableRecord>: Sendable {

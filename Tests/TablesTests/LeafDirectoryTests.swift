@@ -15,16 +15,9 @@ import Testing
 
     /// The directory's leaves in rank order, stepped forward, and checked stepping backward.
     func leaves(_ top: LeafDirectory) -> [Leaf] {
-        var all: [Leaf] = []
-        var ranks: [Int] = []
-        var rank = 0
-        while rank < top.end {
-            #expect(top.contains(rank))
-            let leaf = top.leaf(rank)
-            all.append(Leaf(id: Int32(leaf.id), size: leaf.size, firstWord: top.firstWord(rank)))
-            ranks.append(rank)
-            rank = top.next(rank)
-        }
+        let ranks = Array(top.ranks)
+        #expect(ranks.allSatisfy(top.contains))
+        let all = ranks.map { Leaf(id: Int32(top.leaf($0).id), size: top.leaf($0).size, firstWord: top.firstWord($0)) }
         var back = top.end
         for expected in ranks.reversed() {
             back = top.previous(back)
@@ -75,14 +68,10 @@ import Testing
     /// blocks as leaves.
     @Test func thinBlocksJoinEitherNeighbour() {
         var top = LeafDirectory()
-        var rank = -1
-        for id in 0..<400 { rank = top.insert(after: rank, id: Int32(id), size: 1, firstWord: UInt64(id)) }
+        var last = -1
+        for id in 0..<400 { last = top.insert(after: last, id: Int32(id), size: 1, firstWord: UInt64(id)) }
         #expect(top.blocks.count >= 40)
-        for id in 0..<400 where id % 10 != 0 {
-            var r = 0
-            while top.leaf(r).id != id { r = top.next(r) }
-            top.remove(r)
-        }
+        for id in 0..<400 where id % 10 != 0 { top.remove(rank(ofLeaf: id, top)) }
         #expect(top.leafCount == 40 && leaves(top).map(\.id) == (0..<40).map { Int32($0 * 10) })
         #expect(top.blocks.count * 2 <= top.leafCount, "\(top.blocks.count) blocks for \(top.leafCount) leaves")
         #expect(top.checkInvariants { UInt64($0) })
@@ -91,14 +80,10 @@ import Testing
         // leaves make blocks of 8, 8, 8 and 16 (a full block splits at its middle); taking 6 of
         // the third block's leaves leaves 2 there, which fit with the 8 before, not the 16 after.
         var small = LeafDirectory()
-        rank = -1
-        for id in 0..<40 { rank = small.insert(after: rank, id: Int32(id), size: 1, firstWord: UInt64(id)) }
+        last = -1
+        for id in 0..<40 { last = small.insert(after: last, id: Int32(id), size: 1, firstWord: UInt64(id)) }
         #expect(small.blocks.map(\.count) == [8, 8, 8, 16])
-        for id in 16..<22 {
-            var r = 0
-            while small.leaf(r).id != id { r = small.next(r) }
-            small.remove(r)
-        }
+        for id in 16..<22 { small.remove(rank(ofLeaf: id, small)) }
         #expect(small.blocks.map(\.count) == [8, 10, 16] && small.checkInvariants { UInt64($0) })
     }
 
@@ -108,6 +93,9 @@ import Testing
         for _ in 0..<n { rank = top.next(rank) }
         return rank
     }
+
+    /// The rank of leaf `id`, which must be there.
+    func rank(ofLeaf id: Int, _ top: LeafDirectory) -> Int { top.ranks.first { top.leaf($0).id == id }! }
 
     /// Sorted first words: `firstLeaf(atOrAbove:)`, `firstRank` and `isFirstLeaf` against a scan.
     @Test func searchesAgreeWithALinearScan() {
@@ -123,12 +111,7 @@ import Testing
             rank = top.insert(after: rank, id: Int32(id), size: 1, firstWord: word)
             words.append(word)
         }
-        var ranks: [Int] = []
-        var r = 0
-        while r < top.end {
-            ranks.append(r)
-            r = top.next(r)
-        }
+        let ranks = Array(top.ranks)
         #expect(ranks.count == words.count && top.blocks.count > 30)
         for hint in UInt64(0)...(word + 2) {
             let expected = words.firstIndex { $0 >= hint }.map { ranks[$0] } ?? top.end
