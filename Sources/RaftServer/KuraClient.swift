@@ -93,7 +93,10 @@ public final class ReplicaConnection: Sendable {
         return answer.futureResult
     }
 
+    /// A connection its event loop's shutdown already closed is left alone: a close handed to a
+    /// loop that has shut down would never complete.
     public func close() async {
+        guard channel.isActive else { return }
         try? await channel.close()
     }
 }
