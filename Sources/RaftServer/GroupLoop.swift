@@ -4,8 +4,10 @@
 // batch (group commit) without any timer.
 import Dispatch
 import Foundation
+import NIOCore
 import Raft
 import RaftRuntime
+import Synchronization
 
 typealias Responder = @Sendable (Envelope<Response>) -> Void
 
@@ -38,6 +40,9 @@ final class GroupLoop: @unchecked Sendable {
     var wasMember = false
     var lastLeaderContact = GroupLoop.now()
     var lastMembershipProbe: UInt64 = 0
+    /// The latest probe of the peers, and whether one is running (it finishes on the event loop).
+    var probe: EventLoopFuture<Void>?
+    let probing = Atomic<Bool>(false)
     /// Called once if the replica must stop (a failed fsync, a full disk): it acknowledges nothing more.
     let onFatal: @Sendable (any Error) -> Void
 

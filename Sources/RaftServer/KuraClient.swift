@@ -35,8 +35,13 @@ public final class ReplicaConnection: Sendable {
     }
 
     public static func connect(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts? = nil) async throws -> ReplicaConnection {
+        try await connecting(to: address, group: group, tls: tls).get()
+    }
+
+    /// `connect` as a future, for callers on an event loop (the replica's membership probe).
+    static func connecting(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts?) -> EventLoopFuture<ReplicaConnection> {
         let handler = ResponseHandler()
-        let channel = try await ClientBootstrap(group: group)
+        return ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(1000))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -46,15 +51,27 @@ public final class ReplicaConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .connect(host: address.host, port: address.port).get()
-        try await channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
-        return ReplicaConnection(channel: channel, handler: handler)
+            .connect(host: address.host, port: address.port)
+            .flatMap { channel in
+                channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
+                    .map { ReplicaConnection(channel: channel, handler: handler) }
+                    .flatMapError { error in
+                        channel.close(promise: nil)
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+            }
     }
 
     public var isActive: Bool { channel.isActive }
 
     /// Sends one request and waits for its answer (or the timeout).
     public func call(_ request: Request, timeout: Duration = .seconds(10)) async throws -> Response {
+        try await calling(request, timeout: timeout).get()
+    }
+
+    /// `call` as a future. The connection's event loop must still be running: a task handed to
+    /// a loop that has shut down is dropped, and its answer would never come.
+    func calling(_ request: Request, timeout: Duration) -> EventLoopFuture<Response> {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let frame = channel.allocator.frame(Envelope(id: id, body: request).encode())
         let loop = channel.eventLoop
@@ -62,23 +79,24 @@ public final class ReplicaConnection: Sendable {
         let handler = self.handler
         let (seconds, attoseconds) = timeout.components
         let nanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-        return try await withCheckedThrowingContinuation { continuation in
-            loop.execute {
-                guard channel.isActive else { continuation.resume(throwing: ClientError.connectionClosed); return }
-                // Cancelled when the answer comes: at tens of thousands of requests a second,
-                // uncancelled timers would pile up in the loop's timer heap for the whole timeout.
-                let timer = loop.scheduleTask(in: .nanoseconds(nanos)) {
-                    if let waiter = handler.waiting.removeValue(forKey: id) {
-                        waiter.continuation.resume(throwing: ClientError.timeout)
-                    }
-                }
-                handler.waiting[id] = (continuation, timer)
-                channel.writeAndFlush(frame, promise: nil)
+        let answer = loop.makePromise(of: Response.self)
+        loop.execute {
+            guard channel.isActive else { answer.fail(ClientError.connectionClosed); return }
+            // Cancelled when the answer comes: at tens of thousands of requests a second,
+            // uncancelled timers would pile up in the loop's timer heap for the whole timeout.
+            let timer = loop.scheduleTask(in: .nanoseconds(nanos)) {
+                if let waiter = handler.waiting.removeValue(forKey: id) { waiter.answer.fail(ClientError.timeout) }
             }
+            handler.waiting[id] = (answer, timer)
+            channel.writeAndFlush(frame, promise: nil)
         }
+        return answer.futureResult
     }
 
+    /// A connection its event loop's shutdown already closed is left alone: a close handed to a
+    /// loop that has shut down would never complete.
     public func close() async {
+        guard channel.isActive else { return }
         try? await channel.close()
     }
 }
@@ -86,14 +104,14 @@ public final class ReplicaConnection: Sendable {
 /// Pairs answers with waiting callers; lives on the connection's event loop.
 final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = [UInt8]
-    var waiting: [UInt64: (continuation: CheckedContinuation<Response, any Error>, timer: Scheduled<Void>)] = [:]
+    var waiting: [UInt64: (answer: EventLoopPromise<Response>, timer: Scheduled<Void>)] = [:]
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         do {
             let envelope = try Envelope<Response>.decode(unwrapInboundIn(data))
             guard let waiter = waiting.removeValue(forKey: envelope.id) else { return }
             waiter.timer.cancel()
-            waiter.continuation.resume(returning: envelope.body)
+            waiter.answer.succeed(envelope.body)
         } catch {
             context.close(promise: nil)
         }
@@ -104,7 +122,7 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
         waiting = [:]
         for waiter in all.values {
             waiter.timer.cancel()
-            waiter.continuation.resume(throwing: ClientError.connectionClosed)
+            waiter.answer.fail(ClientError.connectionClosed)
         }
         context.fireChannelInactive()
     }

@@ -129,7 +129,9 @@ public final class KuraServer: @unchecked Sendable {
         loop.stop()
         // The loop may be in an fsync or sending through the event loop: shut nothing under it.
         loopFinished.wait()
+        // Nothing may still be opening a connection on the event loop when it shuts down.
         transport.closeAll()
+        _ = try? loop.probe?.wait()
         try? listener.close().wait()
         try? group.syncShutdownGracefully()
     }

@@ -65,21 +65,38 @@ extension GroupLoop {
         return nil
     }
 
+    /// Asks the peers one by one, on the transport's event loop, whether a configuration that
+    /// leaves us out was applied. Kept as a future so that `KuraServer.stop` can wait for it
+    /// before shutting that loop down (a connection still opening then would be lost mid-way).
     func probePeers(applied: LogIndex) {
-        let me = driver.id
-        let peers = transport.addresses
-        let (loop, tls) = (transport.loop, transport.tls)
-        Task { [self] in
-            for (peer, address) in peers {
-                guard let connection = try? await ReplicaConnection.connect(to: address, group: loop, tls: tls) else { continue }
-                let response = try? await connection.call(.membership, timeout: .seconds(2))
-                await connection.close()
-                guard case .ok(let bytes)? = response, let theirs = try? Membership.decode(bytes),
-                      theirs.applied > applied, !theirs.configuration.contains(me) else { continue }
-                submit([.removed(RemovedFromGroup(
-                    replica: me, evidence: "replica \(peer) applied \(theirs.configuration) at index \(theirs.applied)"))])
-                return
+        // One probe at a time: a slow one (a peer that never answers) is not stacked on.
+        guard !probing.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let peers = transport.addresses.sorted { $0.key < $1.key }
+        probe = Self.probe(peers[...], me: driver.id, applied: applied, transport: transport)
+            .map { [self] removed in
+                if let removed { submit([.removed(removed)]) }
+                probing.store(false, ordering: .releasing)
             }
-        }
+    }
+
+    private static func probe(_ peers: ArraySlice<(key: ReplicaID, value: HostPort)>, me: ReplicaID, applied: LogIndex,
+                              transport: PeerTransport) -> EventLoopFuture<RemovedFromGroup?> {
+        let loop = transport.loop
+        guard let (peer, address) = peers.first, !transport.isClosed else { return loop.makeSucceededFuture(nil) }
+        return ReplicaConnection.connecting(to: address, group: loop, tls: transport.tls)
+            .flatMap { connection in
+                connection.calling(.membership, timeout: .seconds(2))
+                    .always { _ in connection.channel.close(promise: nil) }
+            }
+            .map { response -> RemovedFromGroup? in
+                guard case .ok(let bytes) = response, let theirs = try? Membership.decode(bytes),
+                      theirs.applied > applied, !theirs.configuration.contains(me) else { return nil }
+                return RemovedFromGroup(replica: me, evidence: "replica \(peer) applied \(theirs.configuration) at index \(theirs.applied)")
+            }
+            .recover { _ in nil }
+            .flatMap { removed in
+                if let removed { return loop.makeSucceededFuture(removed) }
+                return probe(peers.dropFirst(), me: me, applied: applied, transport: transport)
+            }
     }
 }

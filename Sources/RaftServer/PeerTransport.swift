@@ -17,6 +17,7 @@ final class PeerTransport: Sendable {
     let tls: TLSContexts?
     private let links: SanitizedMutex<[ReplicaID: PeerLink]> = SanitizedMutex([:])
     private let book: SanitizedMutex<[ReplicaID: HostPort]>
+    private let closed = Atomic<Bool>(false)
 
     init(localID: ReplicaID, cluster: UInt64, peers: [ReplicaID: HostPort], loop: any EventLoop, tls: TLSContexts? = nil) {
         self.localID = localID
@@ -59,12 +60,22 @@ final class PeerTransport: Sendable {
         }
     }
 
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    /// Closes every link and returns once no connection is still being opened, so the event
+    /// loop can be shut down under none (NIO drops a connect cut off by its loop's shutdown).
+    /// Not to be called on `loop`.
     func closeAll() {
+        closed.store(true, ordering: .releasing)
         let all = links.withLock { links in
             defer { links = [:] }
             return Array(links.values)
         }
-        for link in all { loop.execute { link.close() } }
+        let loop = self.loop
+        let settled = loop.flatSubmit {
+            EventLoopFuture.andAllComplete(all.map { $0.close() }, on: loop)
+        }
+        try? settled.wait()
     }
 
     /// Messages dropped because a peer was unreachable or too slow, per peer.
@@ -86,7 +97,8 @@ final class PeerLink: @unchecked Sendable {
     let dropped = Atomic<Int>(0)
 
     private var channel: (any Channel)?
-    private var connecting = false
+    /// The connection being opened, if one is.
+    private var connecting: EventLoopFuture<Void>?
     private var retryScheduled = false
     private var closed = false
     private var attempts = 0
@@ -123,17 +135,19 @@ final class PeerLink: @unchecked Sendable {
         connectIfIdle()
     }
 
-    func close() {
+    /// Returns when a connection being opened has settled (it is closed as soon as it opens).
+    @discardableResult
+    func close() -> EventLoopFuture<Void> {
         loop.preconditionInEventLoop()
         closed = true
         queue.removeAll()
         channel?.close(promise: nil)
         channel = nil
+        return connecting ?? loop.makeSucceededVoidFuture()
     }
 
     private func connectIfIdle() {
-        guard channel == nil, !connecting, !retryScheduled, !closed else { return }
-        connecting = true
+        guard channel == nil, connecting == nil, !retryScheduled, !closed else { return }
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.milliseconds(500))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -144,8 +158,10 @@ final class PeerLink: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(LinkWatcher(link: self))
                 }
             }
-        bootstrap.connect(host: address.host, port: address.port).whenComplete { [self] result in
-            connecting = false
+        let attempt = bootstrap.connect(host: address.host, port: address.port)
+        connecting = attempt.map { _ in }.recover { _ in }
+        attempt.whenComplete { [self] result in
+            connecting = nil
             switch result {
             case .success(let channel):
                 guard !closed else { channel.close(promise: nil); return }

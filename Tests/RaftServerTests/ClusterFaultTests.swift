@@ -64,8 +64,9 @@ struct ClusterFaultTests {
         for worker in workers { await worker.value }
 
         // Every replica back and caught up: a barrier write, then all applied indexes agree.
+        // Closed before the test returns, never by a Task of its own: one that ran after the
+        // cluster's event loops shut down would hand its close to a dead loop (NIO's debug build traps).
         let client = KuraClient(servers: cluster.servers, group: cluster.group, timeout: .seconds(3))
-        defer { Task { await client.close() } }
         let statuses = try await waitForConvergence(cluster, client, recorder: recorder)
         let counts = recorder.counts
         let description = "faults: \(faults.joined(separator: "; ")); counts: \(counts); statuses: \(statuses.map { $0.json() })"
@@ -93,6 +94,7 @@ struct ClusterFaultTests {
         }
         #expect(result.isLinearizable, "\(description)")
         print("cluster under faults: \(counts), \(recorder.history.operations.count) operations checked; \(faults.joined(separator: "; "))")
+        await client.close()
     }
 }
 
@@ -100,17 +102,20 @@ struct ClusterFaultTests {
 @discardableResult
 func waitForLeader(_ cluster: ProcessCluster, timeout: Duration = .seconds(20)) async throws -> ReplicaID {
     let client = KuraClient(servers: cluster.servers, group: cluster.group, timeout: .seconds(1))
-    defer { Task { await client.close() } }
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        var best: ReplicaStatus?
-        for id in cluster.processes.keys {
-            if let s = try? await client.status(of: id), s.role == "leader", s.term > (best?.term ?? 0) { best = s }
+    let found = await outcome { () async throws -> ReplicaID in
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var best: ReplicaStatus?
+            for id in cluster.processes.keys {
+                if let s = try? await client.status(of: id), s.role == "leader", s.term > (best?.term ?? 0) { best = s }
+            }
+            if let best { return ReplicaID(best.id) }
+            try await Task.sleep(for: .milliseconds(100))
         }
-        if let best { return ReplicaID(best.id) }
-        try await Task.sleep(for: .milliseconds(100))
+        throw ClusterTestError("no leader within \(timeout)")
     }
-    throw ClusterTestError("no leader within \(timeout)")
+    await client.close()
+    return try found.get()
 }
 
 /// Writes a barrier through the leader, then waits until every running replica applied it.

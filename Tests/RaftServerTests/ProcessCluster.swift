@@ -125,3 +125,8 @@ final class ProcessCluster: @unchecked Sendable {
 
     static func freePort() throws -> Int { try HostPort.freeLoopbackPort() }
 }
+
+/// What `body` returned or threw, so a caller can close what it opened before passing either on.
+func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
+    do { return .success(try await body()) } catch { return .failure(error) }
+}

@@ -107,4 +107,69 @@ struct ServerLifecycleTests {
         try await peer.closeFuture.get()
         #expect(harness.probe.logged.withLock { $0 }.contains { $0.contains("cluster 99") }, "\(harness.probe.logged.withLock { $0 })")
     }
+
+    @Test("stop() while connections to unreachable peers are still opening", .timeLimit(.minutes(1)))
+    func stopWhileConnectsAreInFlight() throws {
+        // Peers whose listening socket has a full accept queue: a connect to them neither
+        // succeeds nor fails, it waits out its timeout, so the links and the membership probe
+        // are mid-connect when `stop()` shuts the event loop down. NIO's debug build traps on
+        // a connect its loop's shutdown cut off, so a regression ends the test process.
+        let silent = try SilentListener()
+        for round in 0..<3 {
+            let root = NSTemporaryDirectory() + "kura-life-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let me = HostPort(host: "127.0.0.1", port: try HostPort.freeLoopbackPort())
+            var options = ServerOptions(id: 1, peers: [1: me, 2: silent.address, 3: silent.address], dataDirectory: root)
+            options.tickMilliseconds = 10
+            let server = try KuraServer(options: options) { error in Issue.record("fatal: \(error)") }
+            // Without a leader for 60 ticks the replica asks its peers whether it was removed.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !server.loop.probing.load(ordering: .acquiring) && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            let probing = server.loop.probing.load(ordering: .acquiring)
+            #expect(probing, "round \(round): the probe never started")
+            Thread.sleep(forTimeInterval: 0.1 * Double(round))
+            let started = ContinuousClock.now
+            server.stop()
+            // A probe stops between peers once the transport is closed: at most one connect
+            // timeout (1 s) and one answer timeout (2 s) to wait out.
+            #expect(ContinuousClock.now - started < .seconds(4), "round \(round)")
+            #expect(!server.isLoopRunning)
+            // Time for anything that outlived the server to reach its dead event loop (a probe
+            // once did, in a Task of its own).
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+    }
+}
+
+/// A listening socket on 127.0.0.1 whose accept queue one connection fills (backlog 0, never
+/// accepted): the kernel drops every later SYN, so connects to it hang until they time out.
+final class SilentListener {
+    let listener: Int32
+    let filler: Int32
+    let address: HostPort
+
+    init() throws {
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var name = sockaddr_in()
+        name.sin_family = sa_family_t(AF_INET)
+        name.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let (listener, filler) = (listener, filler)
+        let ok = withUnsafeMutablePointer(to: &name) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && listen(listener, 0) == 0
+                    && getsockname(listener, pointer, &length) == 0 && connect(filler, pointer, length) == 0
+            }
+        }
+        guard ok else { throw ClusterTestError("silent listener: errno \(errno)") }
+        address = HostPort(host: "127.0.0.1", port: Int(UInt16(bigEndian: name.sin_port)))
+    }
+
+    deinit {
+        close(filler)
+        close(listener)
+    }
 }

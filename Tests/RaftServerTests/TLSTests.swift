@@ -81,8 +81,9 @@ struct TLSTests {
     func refused(_ address: HostPort, tls: TLSContexts?) async -> Bool {
         do {
             let connection = try await ReplicaConnection.connect(to: address, group: MultiThreadedEventLoopGroup.singleton, tls: tls)
-            defer { Task { await connection.close() } }
-            _ = try await connection.call(.status, timeout: .seconds(3))
+            let answer = await outcome { try await connection.call(.status, timeout: .seconds(3)) }
+            await connection.close()
+            _ = try answer.get()
             return false
         } catch {
             return true
