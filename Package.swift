@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "CCRC32C"),
         .target(name: "CSHA512"),
         .target(name: "CPrefetch"),
+        // kura-bench's peer for the ordered index: Abseil's B-tree (Debian's libabsl-dev, headers only).
+        .target(name: "CPeerBTree"),
         .target(name: "GlobalDatabase", dependencies: ["Locks"], swiftSettings: strict),
         // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
         .target(
@@ -86,7 +88,7 @@ let package = Package(
             name: "kura-bench",
             dependencies: [
                 "Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation",
-                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer",
+                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer", "CPeerBTree",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
@@ -111,5 +113,6 @@ let package = Package(
             name: "GlobalDatabaseTests",
             dependencies: ["GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],
             swiftSettings: strict),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )
