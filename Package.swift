@@ -74,11 +74,21 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .target(
+            name: "ChunkServer",
+            dependencies: [
+                "Chunks", "ChunkStores",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // MARK: layer 3 — executables
         .executableTarget(
             name: "kura",
             dependencies: [
-                "Chunks", "ChunkStores", "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "Raft", "RaftServer", "Locks",
+                "Chunks", "ChunkStores", "ChunkServer", "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "Raft", "RaftServer", "Locks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -99,6 +109,9 @@ let package = Package(
             name: "ChunkStoresTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting", "Locks"], swiftSettings: strict),
         .testTarget(
             name: "InteropTests", dependencies: ["Chunks", "ChunkStores", "ChunksTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "ChunkServerTests", dependencies: ["Chunks", "ChunkStores", "ChunkServer", "ChunksTesting"],
+            swiftSettings: strict),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], exclude: ["Scripts"], swiftSettings: strict),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "Raft"], swiftSettings: strict),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "Raft", "Linearizability"], swiftSettings: strict),

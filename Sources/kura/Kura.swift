@@ -14,6 +14,6 @@ struct Kura: ParsableCommand {
         subcommands: [
             MakeCommand.self, ExtractCommand.self, VerifyCommand.self, VerifyIndexCommand.self,
             InfoCommand.self, ChopCommand.self, CatCommand.self, PruneCommand.self, CacheCommand.self, DatabaseCommand.self,
-            ServeCommand.self, KVCommand.self, ClusterCommand.self,
+            ServeCommand.self, KVCommand.self, ClusterCommand.self, ChunkServerCommand.self,
         ])
 }

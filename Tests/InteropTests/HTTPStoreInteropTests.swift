@@ -1,0 +1,90 @@
+// casync reads a store that `kura chunk-server` serves over HTTP: casync's own HTTP helper
+// (Debian's casync-http, libcurl) fetches every chunk from /<4 hex>/<id>.cacnk and rebuilds the
+// input byte for byte. The server then stops cleanly on SIGTERM.
+import ChunksTesting
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+@Suite struct HTTPStoreInteropTests {
+    @Test(.timeLimit(.minutes(2)))
+    func casyncExtractsOverHTTPFromKurasChunkServer() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let input = meshLikeBytes(3 << 20, seed: 21)
+        try dir.write("in.bin", input)
+        let make = try Tools.run(Tools.kura, ["make", "-s", "store", "model.caibx", "in.bin"], in: dir.path)
+        try #require(make.status == 0, "\(make.stderr)")
+
+        let port = try freeLoopbackPort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: Tools.kura)
+        server.arguments = ["chunk-server", "-s", dir.file("store"), "-l", "127.0.0.1:\(port)"]
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+            server.waitUntilExit()
+        }
+        try waitUntilListening(port)
+
+        let extract = try Tools.run(Tools.casync, ["extract", "--store=http://127.0.0.1:\(port)/", "model.caibx", "out.bin"], in: dir.path)
+        #expect(extract.status == 0, "casync extract over HTTP: \(extract.stderr)")
+        #expect(try dir.read("out.bin") == input)
+
+        // A store without the chunks: casync fails, it does not write a wrong file.
+        try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
+        let emptyPort = try freeLoopbackPort()
+        let empty = Process()
+        empty.executableURL = URL(fileURLWithPath: Tools.kura)
+        empty.arguments = ["chunk-server", "-s", dir.file("empty"), "-l", "127.0.0.1:\(emptyPort)"]
+        empty.standardError = FileHandle.nullDevice
+        try empty.run()
+        defer {
+            if empty.isRunning { kill(empty.processIdentifier, SIGKILL) }
+            empty.waitUntilExit()
+        }
+        try waitUntilListening(emptyPort)
+        let failed = try Tools.run(Tools.casync, ["extract", "--store=http://127.0.0.1:\(emptyPort)/", "model.caibx", "none.bin"], in: dir.path)
+        #expect(failed.status != 0)
+
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+        #expect(server.terminationReason == .exit && server.terminationStatus == 0, "chunk-server stops cleanly on SIGTERM")
+    }
+
+    /// A port on 127.0.0.1 that nothing listens on now.
+    func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "no free port: errno \(errno)"]) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Connects until the server accepts (at most 20 s).
+    func waitUntilListening(_ port: Int) throws {
+        for _ in 0..<400 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            close(fd)
+            if connected { return }
+            usleep(50_000)
+        }
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "chunk-server never listened on \(port)"])
+    }
+}
