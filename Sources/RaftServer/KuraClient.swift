@@ -53,7 +53,11 @@ public final class ReplicaConnection: Sendable {
             }
             .connect(host: address.host, port: address.port)
             .flatMap { channel in
-                channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
+                // Under TLS the Hello waits for the handshake, which nothing else times out: a
+                // peer that accepts and never answers (SIGSTOPped, a dead proxy) is cut off.
+                let handshake = channel.eventLoop.scheduleTask(in: .milliseconds(1000)) { channel.close(promise: nil) }
+                return channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
+                    .always { _ in handshake.cancel() }
                     .map { ReplicaConnection(channel: channel, handler: handler) }
                     .flatMapError { error in
                         channel.close(promise: nil)
@@ -64,9 +68,11 @@ public final class ReplicaConnection: Sendable {
 
     public var isActive: Bool { channel.isActive }
 
-    /// Sends one request and waits for its answer (or the timeout).
+    /// Sends one request and waits for its answer (or the timeout). The connection's event loop
+    /// must be running: a closed connection (as every one is once its loop shuts down) throws.
     public func call(_ request: Request, timeout: Duration = .seconds(10)) async throws -> Response {
-        try await calling(request, timeout: timeout).get()
+        guard channel.isActive else { throw ClientError.connectionClosed }
+        return try await calling(request, timeout: timeout).get()
     }
 
     /// `call` as a future. The connection's event loop must still be running: a task handed to

@@ -75,8 +75,8 @@ extension GroupLoop {
         probe = Self.probe(peers[...], me: driver.id, applied: applied, transport: transport)
             .map { [self] removed in
                 if let removed { submit([.removed(removed)]) }
-                probing.store(false, ordering: .releasing)
             }
+            .always { [self] _ in probing.store(false, ordering: .releasing) }
     }
 
     private static func probe(_ peers: ArraySlice<(key: ReplicaID, value: HostPort)>, me: ReplicaID, applied: LogIndex,
