@@ -34,12 +34,15 @@ public final class ReplicaConnection: Sendable {
         self.handler = handler
     }
 
-    public static func connect(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts? = nil) async throws -> ReplicaConnection {
-        try await connecting(to: address, group: group, tls: tls).get()
+    /// `handshake`: how long the connection may take to be ready to send, TLS handshake included.
+    public static func connect(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts? = nil,
+                               handshake: TimeAmount = .seconds(10)) async throws -> ReplicaConnection {
+        try await connecting(to: address, group: group, tls: tls, handshake: handshake).get()
     }
 
     /// `connect` as a future, for callers on an event loop (the replica's membership probe).
-    static func connecting(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts?) -> EventLoopFuture<ReplicaConnection> {
+    static func connecting(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts?,
+                           handshake: TimeAmount) -> EventLoopFuture<ReplicaConnection> {
         let handler = ResponseHandler()
         return ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(1000))
@@ -55,9 +58,9 @@ public final class ReplicaConnection: Sendable {
             .flatMap { channel in
                 // Under TLS the Hello waits for the handshake, which nothing else times out: a
                 // peer that accepts and never answers (SIGSTOPped, a dead proxy) is cut off.
-                let handshake = channel.eventLoop.scheduleTask(in: .milliseconds(1000)) { channel.close(promise: nil) }
+                let deadline = channel.eventLoop.scheduleTask(in: handshake) { channel.close(promise: nil) }
                 return channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
-                    .always { _ in handshake.cancel() }
+                    .always { _ in deadline.cancel() }
                     .map { ReplicaConnection(channel: channel, handler: handler) }
                     .flatMapError { error in
                         channel.close(promise: nil)
