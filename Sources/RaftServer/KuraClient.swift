@@ -34,12 +34,15 @@ public final class ReplicaConnection: Sendable {
         self.handler = handler
     }
 
-    public static func connect(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts? = nil) async throws -> ReplicaConnection {
-        try await connecting(to: address, group: group, tls: tls).get()
+    /// `handshake`: how long the connection may take to be ready to send, TLS handshake included.
+    public static func connect(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts? = nil,
+                               handshake: TimeAmount = .seconds(10)) async throws -> ReplicaConnection {
+        try await connecting(to: address, group: group, tls: tls, handshake: handshake).get()
     }
 
     /// `connect` as a future, for callers on an event loop (the replica's membership probe).
-    static func connecting(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts?) -> EventLoopFuture<ReplicaConnection> {
+    static func connecting(to address: HostPort, group: any EventLoopGroup, tls: TLSContexts?,
+                           handshake: TimeAmount) -> EventLoopFuture<ReplicaConnection> {
         let handler = ResponseHandler()
         return ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(1000))
@@ -53,7 +56,11 @@ public final class ReplicaConnection: Sendable {
             }
             .connect(host: address.host, port: address.port)
             .flatMap { channel in
-                channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
+                // Under TLS the Hello waits for the handshake, which nothing else times out: a
+                // peer that accepts and never answers (SIGSTOPped, a dead proxy) is cut off.
+                let deadline = channel.eventLoop.scheduleTask(in: handshake) { channel.close(promise: nil) }
+                return channel.writeAndFlush(channel.allocator.frame(Hello.client.encode()))
+                    .always { _ in deadline.cancel() }
                     .map { ReplicaConnection(channel: channel, handler: handler) }
                     .flatMapError { error in
                         channel.close(promise: nil)
@@ -64,9 +71,11 @@ public final class ReplicaConnection: Sendable {
 
     public var isActive: Bool { channel.isActive }
 
-    /// Sends one request and waits for its answer (or the timeout).
+    /// Sends one request and waits for its answer (or the timeout). The connection's event loop
+    /// must be running: a closed connection (as every one is once its loop shuts down) throws.
     public func call(_ request: Request, timeout: Duration = .seconds(10)) async throws -> Response {
-        try await calling(request, timeout: timeout).get()
+        guard channel.isActive else { throw ClientError.connectionClosed }
+        return try await calling(request, timeout: timeout).get()
     }
 
     /// `call` as a future. The connection's event loop must still be running: a task handed to

@@ -75,15 +75,17 @@ extension GroupLoop {
         probe = Self.probe(peers[...], me: driver.id, applied: applied, transport: transport)
             .map { [self] removed in
                 if let removed { submit([.removed(removed)]) }
-                probing.store(false, ordering: .releasing)
             }
+            .always { [self] _ in probing.store(false, ordering: .releasing) }
     }
 
     private static func probe(_ peers: ArraySlice<(key: ReplicaID, value: HostPort)>, me: ReplicaID, applied: LogIndex,
                               transport: PeerTransport) -> EventLoopFuture<RemovedFromGroup?> {
         let loop = transport.loop
         guard let (peer, address) = peers.first, !transport.isClosed else { return loop.makeSucceededFuture(nil) }
-        return ReplicaConnection.connecting(to: address, group: loop, tls: transport.tls)
+        // A short handshake: `KuraServer.stop` waits for the probe, which must not hang on a peer
+        // that accepts and never answers.
+        return ReplicaConnection.connecting(to: address, group: loop, tls: transport.tls, handshake: .seconds(1))
             .flatMap { connection in
                 connection.calling(.membership, timeout: .seconds(2))
                     .always { _ in connection.channel.close(promise: nil) }

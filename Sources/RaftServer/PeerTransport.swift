@@ -16,6 +16,8 @@ final class PeerTransport: Sendable {
     let loop: any EventLoop
     let tls: TLSContexts?
     private let links: SanitizedMutex<[ReplicaID: PeerLink]> = SanitizedMutex([:])
+    /// Links replaced after an address change: `closeAll` waits for their connects too.
+    private let replaced: SanitizedMutex<[PeerLink]> = SanitizedMutex([])
     private let book: SanitizedMutex<[ReplicaID: HostPort]>
     private let closed = Atomic<Bool>(false)
 
@@ -52,7 +54,10 @@ final class PeerTransport: Sendable {
         guard let address = address(of: peer) else { return nil }
         return links.withLock { links in
             if let link = links[peer], link.address == address { return link }
-            links[peer].map { old in loop.execute { old.close() } }
+            if let old = links[peer] {
+                replaced.withLock { $0.append(old) }
+                loop.execute { old.close() }
+            }
             let link = PeerLink(peer: peer, address: address, loop: loop,
                                 hello: Hello.peer(from: localID, cluster: cluster).encode(), tls: tls)
             links[peer] = link
@@ -70,7 +75,7 @@ final class PeerTransport: Sendable {
         let all = links.withLock { links in
             defer { links = [:] }
             return Array(links.values)
-        }
+        } + replaced.withLock { $0 }
         let loop = self.loop
         let settled = loop.flatSubmit {
             EventLoopFuture.andAllComplete(all.map { $0.close() }, on: loop)

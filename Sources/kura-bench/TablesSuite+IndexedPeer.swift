@@ -55,10 +55,12 @@ extension TablesSuite {
         }
 
         /// Whether the peer holds what `table` holds for `keys`, so both did the same job: the
-        /// rows' indexed values, each row under its owner, and one B-tree entry per row.
+        /// rows' indexed values, each row under its owner once, and one B-tree entry per row.
         func agrees(with table: Table<BenchRow>, keys: some Sequence<Int64>, rows: Int) -> Bool {
             state.withLock { s in
                 if keepsScore && kura_peer_btree_count(byScore) != Int64(rows) { return false }
+                // Every row under exactly one owner: a put that skipped the removal would leave two.
+                if keepsOwner && s.byOwner.values.reduce(0, { $0 + $1.count }) != rows { return false }
                 for k in keys {
                     guard let mine = s.rows[k], let theirs = table.get(k),
                           mine.owner == theirs.owner, mine.score == theirs.score else { return false }
@@ -81,5 +83,18 @@ extension Array where Element: Equatable {
         guard let i = firstIndex(of: element) else { return }
         swapAt(i, count - 1)
         removeLast()
+    }
+}
+
+extension TablesSuite {
+    /// Whether the table's own indexes find each of `keys` under its current owner and score.
+    static func tableIndexesAgree(_ table: Table<BenchRow>, _ keys: [Int64], hash: Bool, ordered: Bool) -> Bool {
+        for k in keys {
+            guard let r = table.get(k) else { return false }
+            if hash, !(try! table.select(Query(.equal(owner, .int(r.owner))))).contains(where: { $0.id == k }) { return false }
+            let exactly = Query<BenchRow>(.range(score, lower: Bound(.int(r.score), inclusive: true), upper: Bound(.int(r.score), inclusive: true)))
+            if ordered, !(try! table.select(exactly)).contains(where: { $0.id == k }) { return false }
+        }
+        return true
     }
 }

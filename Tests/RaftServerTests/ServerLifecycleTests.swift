@@ -1,6 +1,7 @@
 // A replica server's life in one process: a failed fsync stops it acknowledging and later
 // requests are refused at once (not queued for a loop that no longer runs); `stop()` returns only
 // once the loop thread has; a connection closed for a bad Hello is logged with its address.
+import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -108,19 +109,24 @@ struct ServerLifecycleTests {
         #expect(harness.probe.logged.withLock { $0 }.contains { $0.contains("cluster 99") }, "\(harness.probe.logged.withLock { $0 })")
     }
 
-    @Test("stop() while connections to unreachable peers are still opening", .timeLimit(.minutes(1)))
-    func stopWhileConnectsAreInFlight() throws {
-        // Peers whose listening socket has a full accept queue: a connect to them neither
-        // succeeds nor fails, it waits out its timeout, so the links and the membership probe
-        // are mid-connect when `stop()` shuts the event loop down. NIO's debug build traps on
-        // a connect its loop's shutdown cut off, so a regression ends the test process.
-        let silent = try SilentListener()
+    @Test("stop() while connections to unreachable peers are still opening", .timeLimit(.minutes(1)),
+          arguments: [false, true])
+    func stopWhileConnectsAreInFlight(tls: Bool) throws {
+        // Plain TCP: peers whose accept queue is full, so a connect neither succeeds nor fails
+        // until its timeout. TLS: peers that accept and never answer, so the handshake (and the
+        // Hello behind it) waits. Either way the links and the membership probe are mid-connect
+        // when `stop()` shuts the event loop down. NIO's debug build traps on a connect its
+        // loop's shutdown cut off, so a regression ends the test process; a hang hits the limit.
+        let silent = try SilentListener(acceptsConnections: tls)
+        let root = NSTemporaryDirectory() + "kura-life-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let pki = tls ? try PKI(directory: root, name: "life") : nil
         for round in 0..<3 {
-            let root = NSTemporaryDirectory() + "kura-life-" + UUID().uuidString
-            defer { try? FileManager.default.removeItem(atPath: root) }
             let me = HostPort(host: "127.0.0.1", port: try HostPort.freeLoopbackPort())
-            var options = ServerOptions(id: 1, peers: [1: me, 2: silent.address, 3: silent.address], dataDirectory: root)
+            var options = ServerOptions(id: 1, peers: [1: me, 2: silent.address, 3: silent.address], dataDirectory: "\(root)/r\(round)")
             options.tickMilliseconds = 10
+            options.tls = pki?.files
             let server = try KuraServer(options: options) { error in Issue.record("fatal: \(error)") }
             // Without a leader for 60 ticks the replica asks its peers whether it was removed.
             let deadline = ContinuousClock.now + .seconds(20)
@@ -131,9 +137,16 @@ struct ServerLifecycleTests {
             #expect(probing, "round \(round): the probe never started")
             Thread.sleep(forTimeInterval: 0.1 * Double(round))
             let started = ContinuousClock.now
-            server.stop()
+            // On a thread of its own, so that a stop() that never returns fails the test rather
+            // than hanging the run.
+            let stopped = DispatchSemaphore(value: 0)
+            Thread { server.stop(); stopped.signal() }.start()
+            guard stopped.wait(timeout: .now() + 15) == .success else {
+                Issue.record("round \(round): stop() did not return within 15 s")
+                return
+            }
             // A probe stops between peers once the transport is closed: at most one connect
-            // timeout (1 s) and one answer timeout (2 s) to wait out.
+            // timeout (1 s, the TLS handshake's included) and one answer timeout (2 s) to wait out.
             #expect(ContinuousClock.now - started < .seconds(4), "round \(round)")
             #expect(!server.isLoopRunning)
             // Time for anything that outlived the server to reach its dead event loop (a probe
@@ -143,33 +156,43 @@ struct ServerLifecycleTests {
     }
 }
 
-/// A listening socket on 127.0.0.1 whose accept queue one connection fills (backlog 0, never
-/// accepted): the kernel drops every later SYN, so connects to it hang until they time out.
+/// A listening socket on 127.0.0.1 that never answers. Unless it `acceptsConnections`, two
+/// connections fill its accept queue (backlog 1, never accepted), so the kernel drops every later
+/// SYN and connects hang until they time out; otherwise connects succeed and nothing is ever read.
 final class SilentListener {
     let listener: Int32
-    let filler: Int32
+    let fillers: [Int32]
     let address: HostPort
 
-    init() throws {
+    init(acceptsConnections: Bool) throws {
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var name = sockaddr_in()
         name.sin_family = sa_family_t(AF_INET)
         name.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let (listener, filler) = (listener, filler)
-        let ok = withUnsafeMutablePointer(to: &name) {
+        let listener = listener
+        let listening = withUnsafeMutablePointer(to: &name) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length) == 0 && listen(listener, 0) == 0
-                    && getsockname(listener, pointer, &length) == 0 && connect(filler, pointer, length) == 0
+                bind(listener, pointer, length) == 0 && listen(listener, acceptsConnections ? 64 : 1) == 0
+                    && getsockname(listener, pointer, &length) == 0
             }
         }
-        guard ok else { throw ClusterTestError("silent listener: errno \(errno)") }
+        guard listening else { throw ClusterTestError("silent listener: errno \(errno)") }
+        var fillers: [Int32] = []
+        for _ in 0..<(acceptsConnections ? 0 : 2) {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            fillers.append(fd)
+            let connected = withUnsafeMutablePointer(to: &name) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) == 0 }
+            }
+            guard connected else { throw ClusterTestError("silent listener filler: errno \(errno)") }
+        }
+        self.fillers = fillers
         address = HostPort(host: "127.0.0.1", port: Int(UInt16(bigEndian: name.sin_port)))
     }
 
     deinit {
-        close(filler)
+        fillers.forEach { close($0) }
         close(listener)
     }
 }
