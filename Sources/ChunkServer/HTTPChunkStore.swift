@@ -20,6 +20,10 @@ public final class HTTPChunkStore: WritableChunkStore {
     let timeout: TimeAmount
     let attempts: Int
     private let idle = SanitizedMutex<[HTTPConnection]>([])
+    /// Set when a request found no server after all its attempts: for the next two seconds other
+    /// requests fail at once with the same reason, so an extract from a store that is down fails
+    /// in a moment, not after every chunk's retries.
+    private let down = SanitizedMutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
 
     /// `url`: `http://HOST[:PORT][/PREFIX/]`.
     public init(url: String, form: ChunkForm = .compressed, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -78,11 +82,16 @@ public final class HTTPChunkStore: WritableChunkStore {
 
     /// One request, retried on network errors and 5xx answers.
     private func exchange(_ method: HTTPMethod, _ id: ChunkID, body: [UInt8]?) throws(ChunkStoreError) -> HTTPAnswer {
+        if let down = down.withLock({ $0 }), ContinuousClock.now < down.until {
+            throw .unavailable(id, reason: down.reason)
+        }
         var failure = "no attempt"
+        var reached = false
         for attempt in 0..<attempts {
             if attempt > 0 { usleep(UInt32(100_000 * attempt)) }
             do {
                 let connection = try borrow()
+                reached = true
                 let answer = try connection.send(method: method, path: path(id), host: host, body: body, timeout: timeout).wait()
                 if connection.channel.isActive && answer.keepAlive { idle.withLock { $0.append(connection) } } else { connection.channel.close(promise: nil) }
                 if answer.status >= 500 {
@@ -94,7 +103,9 @@ public final class HTTPChunkStore: WritableChunkStore {
                 failure = "\(error)"
             }
         }
-        throw .unavailable(id, reason: "http://\(host):\(port)\(path(id)): \(failure) (after \(attempts) attempts)")
+        let reason = "http://\(host):\(port)\(path(id)): \(failure) (after \(attempts) attempts)"
+        if !reached { down.withLock { $0 = (ContinuousClock.now + .seconds(2), "no server at http://\(host):\(port)/: \(failure)") } }
+        throw .unavailable(id, reason: reason)
     }
 
     private func borrow() throws -> HTTPConnection {
