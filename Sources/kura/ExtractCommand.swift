@@ -11,7 +11,7 @@ struct ExtractCommand: ParsableCommand {
             wrong or partial file never stands under the target name. An existing target is used as a seed.
             """)
 
-    @Option(name: .short, help: "Chunk store directory.")
+    @Option(name: .short, help: "Chunk store: a directory, or http://HOST:PORT/ (desync's HTTP protocol).")
     var s: String
 
     @Option(name: .customLong("seed"), help: "A seed index; its blob is INDEX without .caibx, or INDEX:FILE. Repeatable.")
@@ -34,7 +34,7 @@ struct ExtractCommand: ParsableCommand {
     func run() throws {
         let workers = try concurrency.workers
         let chunkIndex = try readIndex(index)
-        let store = try openStore(s, create: false)
+        let store = try openAnyStore(s, create: false)
         let seedList = try seeds.map(Self.loadSeed)
         let progress = ProgressBar("extract", total: Int(chunkIndex.blobSize))
         let statistics = try Extractor.extract(

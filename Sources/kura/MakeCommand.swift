@@ -6,7 +6,7 @@ struct MakeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make", abstract: "Chunk a file into a store and write its .caibx index.")
 
-    @Option(name: .short, help: "Chunk store directory; without one only the index is written.")
+    @Option(name: .short, help: "Chunk store: a directory or http://HOST:PORT/ (PUT to a writable chunk server); without one only the index is written.")
     var s: String?
 
     @Option(name: .short, help: "Chunk sizes min:avg:max in KiB, as desync's -m (default 16:64:256).")
@@ -51,7 +51,7 @@ struct MakeCommand: ParsableCommand {
             throw ValidationError("--digest must be sha512-256 or sha256, got '\(self.digest)'")
         }
         let workers = try concurrency.workers
-        let store = try s.map { try openStore($0, form: uncompressed ? .uncompressed : .compressed, create: true) }
+        let store = try s.map { try openAnyStore($0, form: uncompressed ? .uncompressed : .compressed, create: true) }
         let input = try mapFile(file)
         let progress = ProgressBar("make", total: input.count)
         let (chunkIndex, statistics) = try IndexMaker.make(
@@ -59,7 +59,7 @@ struct MakeCommand: ParsableCommand {
             progress: progress.reporter)
         progress.finish()
         // Chunks first, durably, then the index that names them.
-        try store?.flush()
+        try (store as? FileSystemChunkStore)?.flush()  // an HTTP store acknowledged each chunk
         try FileIO.writeAtomically(index, bytes: chunkIndex.encoded())
         printError(
             "\(statistics.chunks) chunks, \(statistics.chunksStored) new (\(formatBytes(UInt64(statistics.bytesStored))) written), "

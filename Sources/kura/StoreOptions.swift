@@ -1,5 +1,6 @@
 // Options and helpers shared by the chunk-store commands.
 import ArgumentParser
+import ChunkServer
 import ChunkStores
 import Chunks
 
@@ -20,10 +21,20 @@ struct ConcurrencyOption: ParsableArguments {
     }
 }
 
-/// Opens a store argument: a directory in casync's layout.
+/// Opens a store argument that must be local: a directory in casync's layout.
 func openStore(_ location: String, form: ChunkForm = .compressed, create: Bool) throws -> FileSystemChunkStore {
-    if location.hasPrefix("http://") || location.hasPrefix("https://") || location.contains("://") {
-        throw ValidationError("store \(location): only local directory stores are supported by this build")
+    if location.contains("://") {
+        throw ValidationError("store \(location): this command needs a local directory store")
+    }
+    return try FileSystemChunkStore(root: location, form: form, create: create)
+}
+
+/// Opens a store argument that may be remote: a directory, or `http://HOST[:PORT]/PREFIX/` in
+/// desync's HTTP protocol (`kura chunk-server`, desync's chunk-server, a static web server).
+func openAnyStore(_ location: String, form: ChunkForm = .compressed, create: Bool) throws -> any WritableChunkStore {
+    if location.hasPrefix("http://") { return try HTTPChunkStore(url: location, form: form) }
+    if location.contains("://") {
+        throw ValidationError("store \(location): only directories and http:// stores are supported by this build")
     }
     return try FileSystemChunkStore(root: location, form: form, create: create)
 }

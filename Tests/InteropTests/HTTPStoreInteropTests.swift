@@ -55,6 +55,44 @@ import Testing
         #expect(server.terminationReason == .exit && server.terminationStatus == 0, "chunk-server stops cleanly on SIGTERM")
     }
 
+    /// `kura make` PUTs its chunks to a writable `kura chunk-server`, `kura extract` reads them
+    /// back over HTTP, and casync reads the directory the server filled.
+    @Test(.timeLimit(.minutes(2)))
+    func kuraMakesAndExtractsThroughItsChunkServer() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let input = meshLikeBytes(3 << 20, seed: 22)
+        try dir.write("in.bin", input)
+        let port = try freeLoopbackPort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: Tools.kura)
+        server.arguments = ["chunk-server", "-w", "-s", dir.file("served"), "-l", "127.0.0.1:\(port)"]
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+            server.waitUntilExit()
+        }
+        try waitUntilListening(port)
+        let url = "http://127.0.0.1:\(port)/"
+
+        let make = try Tools.run(Tools.kura, ["make", "-s", url, "model.caibx", "in.bin"], in: dir.path)
+        try #require(make.status == 0, "kura make to an HTTP store: \(make.stderr)")
+        let again = try Tools.run(Tools.kura, ["make", "-s", url, "model2.caibx", "in.bin"], in: dir.path)
+        #expect(again.status == 0 && again.stderr.contains(" 0 new"), "a second make finds every chunk there: \(again.stderr)")
+        let extract = try Tools.run(Tools.kura, ["extract", "-s", url, "model.caibx", "kura-out.bin"], in: dir.path)
+        #expect(extract.status == 0, "kura extract over HTTP: \(extract.stderr)")
+        #expect(try dir.read("kura-out.bin") == input)
+        let casync = try Tools.run(Tools.casync, ["extract", "--store=served", "model.caibx", "casync-out.bin"], in: dir.path)
+        #expect(casync.status == 0, "casync extract from the directory the server filled: \(casync.stderr)")
+        #expect(try dir.read("casync-out.bin") == input)
+
+        // A store URL where nothing listens: an error naming it, not a hang.
+        let nowhere = try freeLoopbackPort()
+        let failed = try Tools.run(Tools.kura, ["extract", "-s", "http://127.0.0.1:\(nowhere)/", "model.caibx", "none.bin"], in: dir.path)
+        #expect(failed.status != 0 && failed.stderr.contains("127.0.0.1:\(nowhere)"), "\(failed.stderr)")
+    }
+
     /// A port on 127.0.0.1 that nothing listens on now.
     func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,0 +1,210 @@
+// A chunk store over HTTP, the client side of desync's protocol (see ChunkRoute): GET, HEAD and
+// PUT of `<base>/<4 hex>/<id><ext>` against `kura chunk-server`, desync's chunk-server or any
+// static web server over a store directory. The store protocols are synchronous and called from
+// worker threads, so each call borrows a kept-alive connection from a small pool and waits for
+// its answer. As in desync, network errors and 5xx answers are retried (3 attempts, linear back
+// off); a 404 is `missing`, so an extract names the chunk.
+import Chunks
+import Locks
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+public final class HTTPChunkStore: WritableChunkStore {
+    public let form: ChunkForm
+    let host: String
+    let port: Int
+    /// The URL path every chunk path is appended to, with its trailing slash.
+    let basePath: String
+    let group: any EventLoopGroup
+    let timeout: TimeAmount
+    let attempts: Int
+    private let idle = SanitizedMutex<[HTTPConnection]>([])
+    /// Set when a request found no server after all its attempts: for the next two seconds other
+    /// requests fail at once with the same reason, so an extract from a store that is down fails
+    /// in a moment, not after every chunk's retries.
+    private let down = SanitizedMutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
+
+    /// `url`: `http://HOST[:PORT][/PREFIX/]`.
+    public init(url: String, form: ChunkForm = .compressed, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                timeout: TimeAmount = .seconds(60), attempts: Int = 3) throws(ChunkStoreError) {
+        guard url.hasPrefix("http://") else {
+            throw .unavailable(nil, reason: "store \(url): only http:// stores are supported by this build")
+        }
+        let rest = url.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" }
+        var path = String(rest.dropFirst(authority.count))
+        if !path.hasSuffix("/") { path += "/" }
+        let colon = authority.lastIndex(of: ":")
+        let host = colon.map { String(authority[..<$0]) } ?? String(authority)
+        let port = colon.map { Int(authority[authority.index(after: $0)...]) } ?? 80
+        guard !host.isEmpty, let port, (1...65535).contains(port) else {
+            throw .unavailable(nil, reason: "store \(url): expected http://HOST[:PORT]/")
+        }
+        (self.host, self.port, self.basePath, self.form) = (host, port, path, form)
+        (self.group, self.timeout, self.attempts) = (group, timeout, max(1, attempts))
+    }
+
+    deinit {
+        for connection in idle.withLock({ $0 }) { connection.channel.close(promise: nil) }
+    }
+
+    func path(_ id: ChunkID) -> String { "\(basePath)\(id.hex.prefix(4))/\(id.hex)\(form.fileExtension)" }
+
+    public func contains(_ id: ChunkID) throws(ChunkStoreError) -> Bool {
+        let answer = try exchange(.HEAD, id, body: nil)
+        switch answer.status {
+        case 200: return true
+        case 404: return false
+        default: throw refusal(id, answer)
+        }
+    }
+
+    public func chunk(_ id: ChunkID) throws(ChunkStoreError) -> StoredChunk {
+        let answer = try exchange(.GET, id, body: nil)
+        switch answer.status {
+        case 200: return StoredChunk(id: id, form: form, bytes: answer.body)
+        case 404: throw .missing(id)
+        default: throw refusal(id, answer)
+        }
+    }
+
+    public func store(_ chunk: StoredChunk) throws(ChunkStoreError) {
+        precondition(chunk.form == form, "chunk \(chunk.id) in form \(chunk.form), HTTP store travels in \(form)")
+        let answer = try exchange(.PUT, chunk.id, body: chunk.bytes)
+        guard answer.status == 200 || answer.status == 201 else { throw refusal(chunk.id, answer) }
+    }
+
+    private func refusal(_ id: ChunkID, _ answer: HTTPAnswer) -> ChunkStoreError {
+        let text = String(String(decoding: answer.body.prefix(300), as: UTF8.self).reversed().drop { $0.isWhitespace }.reversed())
+        return .unavailable(id, reason: "http://\(host):\(port)\(path(id)) answered \(answer.status)\(text.isEmpty ? "" : ": \(text)")")
+    }
+
+    /// One request, retried on network errors and 5xx answers.
+    private func exchange(_ method: HTTPMethod, _ id: ChunkID, body: [UInt8]?) throws(ChunkStoreError) -> HTTPAnswer {
+        if let down = down.withLock({ $0 }), ContinuousClock.now < down.until {
+            throw .unavailable(id, reason: down.reason)
+        }
+        var failure = "no attempt"
+        var reached = false
+        for attempt in 0..<attempts {
+            if attempt > 0 { usleep(UInt32(100_000 * attempt)) }
+            do {
+                let connection = try borrow()
+                reached = true
+                let answer = try connection.send(method: method, path: path(id), host: host, body: body, timeout: timeout).wait()
+                if connection.channel.isActive && answer.keepAlive { idle.withLock { $0.append(connection) } } else { connection.channel.close(promise: nil) }
+                if answer.status >= 500 {
+                    failure = "answered \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))"
+                    continue
+                }
+                return answer
+            } catch {
+                failure = "\(error)"
+            }
+        }
+        let reason = "http://\(host):\(port)\(path(id)): \(failure) (after \(attempts) attempts)"
+        if !reached { down.withLock { $0 = (ContinuousClock.now + .seconds(2), "no server at http://\(host):\(port)/: \(failure)") } }
+        throw .unavailable(id, reason: reason)
+    }
+
+    private func borrow() throws -> HTTPConnection {
+        while let connection = idle.withLock({ $0.popLast() }) {
+            if connection.channel.isActive { return connection }
+        }
+        let collector = HTTPAnswerCollector()
+        let channel = try ClientBootstrap(group: group)
+            .connectTimeout(.seconds(10))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
+            }
+            .connect(host: host, port: port).wait()
+        return HTTPConnection(channel: channel, collector: collector)
+    }
+}
+
+struct HTTPAnswer: Sendable {
+    var status: Int
+    var body: [UInt8]
+    var keepAlive: Bool
+}
+
+struct HTTPStoreError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// One kept-alive connection, used by one request at a time.
+final class HTTPConnection: Sendable {
+    let channel: any Channel
+    let collector: HTTPAnswerCollector
+
+    init(channel: any Channel, collector: HTTPAnswerCollector) {
+        self.channel = channel
+        self.collector = collector
+    }
+
+    func send(method: HTTPMethod, path: String, host: String, body: [UInt8]?, timeout: TimeAmount) -> EventLoopFuture<HTTPAnswer> {
+        let (channel, collector) = (self.channel, self.collector)
+        return channel.eventLoop.flatSubmit {
+            let answer = channel.eventLoop.makePromise(of: HTTPAnswer.self)
+            collector.start(answer, head: method == .HEAD)
+            let timer = channel.eventLoop.scheduleTask(in: timeout) {
+                collector.fail(HTTPStoreError(description: "no answer within \(timeout.nanoseconds / 1_000_000_000) s"))
+                channel.close(promise: nil)
+            }
+            answer.futureResult.whenComplete { _ in timer.cancel() }
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: host)
+            headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
+            channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)), promise: nil)
+            if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            return answer.futureResult
+        }
+    }
+}
+
+/// Gathers the answer to the request in flight; lives on the connection's event loop.
+final class HTTPAnswerCollector: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    private var promise: EventLoopPromise<HTTPAnswer>?
+    private var status = 0
+    private var keepAlive = true
+    private var body: [UInt8] = []
+
+    func start(_ promise: EventLoopPromise<HTTPAnswer>, head: Bool) {
+        precondition(self.promise == nil, "HTTP connection used by two requests at once")
+        (self.promise, status, body) = (promise, 0, [])
+    }
+
+    func fail(_ error: any Error) {
+        promise?.fail(error)
+        promise = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            (status, keepAlive) = (Int(head.status.code), head.isKeepAlive)
+        case .body(let part):
+            body.append(contentsOf: part.readableBytesView)
+        case .end:
+            promise?.succeed(HTTPAnswer(status: status, body: body, keepAlive: keepAlive))
+            (promise, body) = (nil, [])
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(HTTPStoreError(description: "connection closed before the answer"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error)
+        context.close(promise: nil)
+    }
+}
