@@ -15,7 +15,8 @@ public struct ChunkServerOptions: Sendable {
     public var writable = false
     /// The digest chunk IDs are taken with, for verifying a PUT.
     public var digest: ChunkDigest = .sha512_256
-    /// The largest request body taken; a chunk is at most `ChunkCodec.maxChunkSize` uncompressed.
+    /// The largest request body taken. casync's default chunks are at most 256 KiB; larger bodies
+    /// are refused (413) as they arrive, before they are buffered.
     public var maxBody = 64 << 20
     /// One line per refused or failed request (`nil`: quiet).
     public var log: (@Sendable (String) -> Void)?
@@ -56,11 +57,12 @@ public final class ChunkHTTPServer: Sendable {
         self.port = listener.localAddress?.port ?? port
     }
 
-    /// Stops listening, closes every connection and waits for requests in flight.
+    /// Stops listening, lets the store work in flight finish and answer (queued work is answered
+    /// 503), then closes every connection. The pool goes first: its answers need the event loop.
     public func stop() {
         try? listener.close().wait()
-        try? group.syncShutdownGracefully()
         try? pool.syncShutdownGracefully()
+        try? group.syncShutdownGracefully()
     }
 }
 

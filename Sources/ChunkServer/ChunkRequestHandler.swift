@@ -13,9 +13,15 @@ final class ChunkRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     let store: any WritableChunkStore
     let options: ChunkServerOptions
     let pool: NIOThreadPool
+    /// The request being read and what it asks for (or why it is refused, answered at its end).
     private var head: HTTPRequestHead?
+    private var route: Result<ChunkRequest, ChunkRefusal>?
     private var body: ByteBuffer?
-    private var refusal: ChunkRefusal?
+    /// Set once a request was refused before its body arrived: the rest of it is ignored and the
+    /// connection closes after the answer.
+    private var discarding = false
+    /// The early refusal's last write: the connection closes once it is out.
+    private var refused: EventLoopFuture<Void>?
 
     init(store: any WritableChunkStore, options: ChunkServerOptions, pool: NIOThreadPool) {
         self.store = store
@@ -26,25 +32,33 @@ final class ChunkRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let request):
-            (head, body, refusal) = (request, nil, nil)
-            if let length = request.headers.first(name: "Content-Length").flatMap(Int.init), length > options.maxBody {
-                refusal = tooLarge(length)
-            }
+            (head, body, discarding) = (request, nil, false)
+            route = ChunkRoute.parse(method: request.method.rawValue, uri: request.uri, form: options.form, writable: options.writable)
+            let length = request.headers.first(name: "Content-Length").flatMap(Int.init)
+            let hasBody = (length ?? 0) > 0 || request.headers.contains(name: "Transfer-Encoding")
+            // A body nobody will store is not read: refused at once, before it arrives.
+            if hasBody, case .failure(let refusal) = route { refuseEarly(refusal, request, context) }
+            if let length, length > options.maxBody { refuseEarly(tooLarge(length), request, context) }
         case .body(var part):
-            guard refusal == nil else { return }
+            guard !discarding else { return }
             let total = (body?.readableBytes ?? 0) + part.readableBytes
-            if total > options.maxBody {
-                (refusal, body) = (tooLarge(total), nil)
+            if total > options.maxBody, let request = head {
+                body = nil
+                refuseEarly(tooLarge(total), request, context)
             } else if body == nil {
                 body = part
             } else {
                 body!.writeBuffer(&part)
             }
         case .end:
-            guard let request = head else { return }
-            head = nil
-            respond(to: request, body: body, context: context)
-            body = nil
+            defer { (head, route, body, discarding, refused) = (nil, nil, nil, false, nil) }
+            if discarding {
+                let channel = context.channel
+                refused?.whenComplete { _ in channel.close(promise: nil) }
+                return
+            }
+            guard let request = head, let route else { return }
+            respond(to: request, route, body: body, context: context)
         }
     }
 
@@ -52,21 +66,32 @@ final class ChunkRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         ChunkRefusal(413, "request body of \(bytes) bytes is over the limit of \(options.maxBody)")
     }
 
-    private func respond(to request: HTTPRequestHead, body: ByteBuffer?, context: ChannelHandlerContext) {
+    /// Answers `refusal` before the request's body has been read, and closes the connection after.
+    private func refuseEarly(_ refusal: ChunkRefusal, _ request: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        guard !discarding else { return }
+        discarding = true
+        options.log?("chunk-server: \(request.method.rawValue) \(request.uri): \(refusal)")
+        // Closed once the client has sent the rest (closing with unread bytes would reset the
+        // connection, and the client might never read the answer), or after 5 s at most.
+        let channel = context.channel
+        refused = Self.send(.refusal(refusal), on: channel, bodyless: request.method == .HEAD, keepAlive: false,
+                            version: request.version, closeAfter: false)
+        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+
+    private func respond(to request: HTTPRequestHead, _ route: Result<ChunkRequest, ChunkRefusal>, body: ByteBuffer?,
+                         context: ChannelHandlerContext) {
         let channel = context.channel
         let (keepAlive, version, log) = (request.isKeepAlive, request.version, options.log)
         let what = "\(request.method.rawValue) \(request.uri)"
-        if let refusal {
+        let chunkRequest: ChunkRequest
+        switch route {
+        case .failure(let refusal):
             log?("chunk-server: \(what): \(refusal)")
-            return Self.send(.refusal(refusal), on: channel, bodyless: false, keepAlive: false, version: version)
-        }
-        let parsed = ChunkRoute.parse(method: request.method.rawValue, uri: request.uri, form: options.form, writable: options.writable)
-        guard case .success(let chunkRequest) = parsed else {
-            if case .failure(let refusal) = parsed {
-                log?("chunk-server: \(what): \(refusal)")
-                Self.send(.refusal(refusal), on: channel, bodyless: request.method == .HEAD, keepAlive: keepAlive, version: version)
-            }
+            Self.send(.refusal(refusal), on: channel, bodyless: request.method == .HEAD, keepAlive: keepAlive, version: version)
             return
+        case .success(let request):
+            chunkRequest = request
         }
         let bytes = body.map { Array($0.readableBytesView) } ?? []
         let (store, options) = (self.store, self.options)
@@ -80,17 +105,21 @@ final class ChunkRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     /// Writes `response` (without its body for HEAD, with the length GET would send).
-    static func send(_ response: ChunkResponse, on channel: any Channel, bodyless: Bool, keepAlive: Bool, version: HTTPVersion) {
+    @discardableResult
+    static func send(_ response: ChunkResponse, on channel: any Channel, bodyless: Bool, keepAlive: Bool, version: HTTPVersion,
+                     closeAfter: Bool? = nil) -> EventLoopFuture<Void> {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Length", value: "\(response.body.count)")
         headers.add(name: "Content-Type", value: response.contentType)
+        if response.status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, HEAD, PUT") }
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: response.status, headers: headers)), promise: nil)
         if !bodyless && !response.body.isEmpty {
             channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
         }
         let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
-        if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+        if closeAfter ?? !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+        return done
     }
 }
 

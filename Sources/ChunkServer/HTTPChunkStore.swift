@@ -14,6 +14,8 @@ public final class HTTPChunkStore: WritableChunkStore {
     public let form: ChunkForm
     let host: String
     let port: Int
+    /// HOST[:PORT] as the URL gave it, for the Host header.
+    let authority: String
     /// The URL path every chunk path is appended to, with its trailing slash.
     let basePath: String
     let group: any EventLoopGroup
@@ -25,24 +27,40 @@ public final class HTTPChunkStore: WritableChunkStore {
     /// in a moment, not after every chunk's retries.
     private let down = SanitizedMutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
 
-    /// `url`: `http://HOST[:PORT][/PREFIX/]`.
+    /// `url`: `http://HOST[:PORT][/PREFIX/]`; HOST may be an IPv6 literal in brackets. A query or
+    /// fragment is no part of the store's address (casync drops them too).
     public init(url: String, form: ChunkForm = .compressed, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 timeout: TimeAmount = .seconds(60), attempts: Int = 3) throws(ChunkStoreError) {
+        let parsed = try Self.parse(url)
+        (self.host, self.port, self.authority, self.basePath) = (parsed.host, parsed.port, parsed.authority, parsed.path)
+        (self.form, self.group, self.timeout, self.attempts) = (form, group, timeout, max(1, attempts))
+    }
+
+    /// The parts of an `http://` store URL.
+    static func parse(_ url: String) throws(ChunkStoreError) -> (host: String, port: Int, authority: String, path: String) {
         guard url.hasPrefix("http://") else {
             throw .unavailable(nil, reason: "store \(url): only http:// stores are supported by this build")
         }
-        let rest = url.dropFirst("http://".count)
+        let rest = url.dropFirst("http://".count).prefix { $0 != "?" && $0 != "#" }
         let authority = rest.prefix { $0 != "/" }
         var path = String(rest.dropFirst(authority.count))
         if !path.hasSuffix("/") { path += "/" }
-        let colon = authority.lastIndex(of: ":")
-        let host = colon.map { String(authority[..<$0]) } ?? String(authority)
-        let port = colon.map { Int(authority[authority.index(after: $0)...]) } ?? 80
-        guard !host.isEmpty, let port, (1...65535).contains(port) else {
-            throw .unavailable(nil, reason: "store \(url): expected http://HOST[:PORT]/")
+        var host = Substring(authority)
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw .unavailable(nil, reason: "store \(url): unclosed [ in the host") }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { host = "" }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
         }
-        (self.host, self.port, self.basePath, self.form) = (host, port, path, form)
-        (self.group, self.timeout, self.attempts) = (group, timeout, max(1, attempts))
+        let port = portText.map { Int($0) } ?? 80
+        guard !host.isEmpty, let port, (1...65535).contains(port) else {
+            throw .unavailable(nil, reason: "store \(url): expected http://HOST[:PORT]/ or http://[IPv6]:PORT/")
+        }
+        return (String(host), port, String(authority), path)
     }
 
     deinit {
@@ -76,26 +94,28 @@ public final class HTTPChunkStore: WritableChunkStore {
     }
 
     private func refusal(_ id: ChunkID, _ answer: HTTPAnswer) -> ChunkStoreError {
-        let text = String(String(decoding: answer.body.prefix(300), as: UTF8.self).reversed().drop { $0.isWhitespace }.reversed())
-        return .unavailable(id, reason: "http://\(host):\(port)\(path(id)) answered \(answer.status)\(text.isEmpty ? "" : ": \(text)")")
+        let text = Self.text(answer.body)
+        return .unavailable(id, reason: "http://\(authority)\(path(id)) answered \(answer.status)\(text.isEmpty ? "" : ": \(text)")")
     }
 
-    /// One request, retried on network errors and 5xx answers.
+    /// One request, retried on network errors and 5xx answers (desync's back-off: 500 ms × attempt).
     private func exchange(_ method: HTTPMethod, _ id: ChunkID, body: [UInt8]?) throws(ChunkStoreError) -> HTTPAnswer {
         if let down = down.withLock({ $0 }), ContinuousClock.now < down.until {
             throw .unavailable(id, reason: down.reason)
         }
         var failure = "no attempt"
-        var reached = false
+        var connected = false
         for attempt in 0..<attempts {
-            if attempt > 0 { usleep(UInt32(100_000 * attempt)) }
+            if attempt > 0 { usleep(UInt32(500_000 * attempt)) }
+            connected = false
             do {
                 let connection = try borrow()
-                reached = true
-                let answer = try connection.send(method: method, path: path(id), host: host, body: body, timeout: timeout).wait()
+                connected = true
+                let answer = try connection.send(method: method, path: path(id), authority: authority, body: body, timeout: timeout).wait()
                 if connection.channel.isActive && answer.keepAlive { idle.withLock { $0.append(connection) } } else { connection.channel.close(promise: nil) }
+                down.withLock { $0 = nil }  // the server answered
                 if answer.status >= 500 {
-                    failure = "answered \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))"
+                    failure = "answered \(answer.status): \(Self.text(answer.body))"
                     continue
                 }
                 return answer
@@ -103,9 +123,14 @@ public final class HTTPChunkStore: WritableChunkStore {
                 failure = "\(error)"
             }
         }
-        let reason = "http://\(host):\(port)\(path(id)): \(failure) (after \(attempts) attempts)"
-        if !reached { down.withLock { $0 = (ContinuousClock.now + .seconds(2), "no server at http://\(host):\(port)/: \(failure)") } }
-        throw .unavailable(id, reason: reason)
+        // The last attempt found no server: the requests of the next 2 s fail at once.
+        if !connected { down.withLock { $0 = (ContinuousClock.now + .seconds(2), "no server at http://\(authority)/: \(failure)") } }
+        throw .unavailable(id, reason: "http://\(authority)\(path(id)): \(failure) (after \(attempts) attempts)")
+    }
+
+    /// The start of an answer's body as one line of text.
+    static func text(_ body: [UInt8]) -> String {
+        String(String(decoding: body.prefix(300), as: UTF8.self).reversed().drop { $0.isWhitespace }.reversed())
     }
 
     private func borrow() throws -> HTTPConnection {
@@ -147,22 +172,29 @@ final class HTTPConnection: Sendable {
         self.collector = collector
     }
 
-    func send(method: HTTPMethod, path: String, host: String, body: [UInt8]?, timeout: TimeAmount) -> EventLoopFuture<HTTPAnswer> {
+    func send(method: HTTPMethod, path: String, authority: String, body: [UInt8]?, timeout: TimeAmount) -> EventLoopFuture<HTTPAnswer> {
         let (channel, collector) = (self.channel, self.collector)
         return channel.eventLoop.flatSubmit {
+            // A pooled connection the server closed while it waited: fail now, the caller retries.
+            guard channel.isActive else {
+                return channel.eventLoop.makeFailedFuture(HTTPStoreError(description: "kept-alive connection closed by the server"))
+            }
             let answer = channel.eventLoop.makePromise(of: HTTPAnswer.self)
-            collector.start(answer, head: method == .HEAD)
+            collector.start(answer)
             let timer = channel.eventLoop.scheduleTask(in: timeout) {
                 collector.fail(HTTPStoreError(description: "no answer within \(timeout.nanoseconds / 1_000_000_000) s"))
                 channel.close(promise: nil)
             }
             answer.futureResult.whenComplete { _ in timer.cancel() }
             var headers = HTTPHeaders()
-            headers.add(name: "Host", value: host)
-            headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
+            headers.add(name: "Host", value: authority)
+            if let body { headers.add(name: "Content-Length", value: "\(body.count)") }
             channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)), promise: nil)
             if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { error in
+                collector.fail(error)
+                channel.close(promise: nil)
+            }
             return answer.futureResult
         }
     }
@@ -176,7 +208,7 @@ final class HTTPAnswerCollector: ChannelInboundHandler, @unchecked Sendable {
     private var keepAlive = true
     private var body: [UInt8] = []
 
-    func start(_ promise: EventLoopPromise<HTTPAnswer>, head: Bool) {
+    func start(_ promise: EventLoopPromise<HTTPAnswer>) {
         precondition(self.promise == nil, "HTTP connection used by two requests at once")
         (self.promise, status, body) = (promise, 0, [])
     }

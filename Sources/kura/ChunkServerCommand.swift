@@ -4,7 +4,6 @@ import ArgumentParser
 import ChunkServer
 import ChunkStores
 import Chunks
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,7 +37,8 @@ struct ChunkServerCommand: ParsableCommand {
         guard let colon = l.lastIndex(of: ":"), let port = Int(l[l.index(after: colon)...]), (0...65535).contains(port) else {
             throw ValidationError("-l must be HOST:PORT, got '\(l)'")
         }
-        let host = String(l[..<colon])
+        var host = String(l[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }  // [IPv6]:PORT
         let store = try openStore(s, create: w)
         var options = ChunkServerOptions()
         options.form = u ? .uncompressed : .compressed
@@ -52,17 +52,7 @@ struct ChunkServerCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(l): \(error)")
         }
         writeError("kura chunk-server: serving \(s) on http://\(host):\(server.port)/\(w ? " (writable)" : "")\n")
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let done = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        done.wait()
+        waitForTermination()
         server.stop()
         try? store.flush()
         writeError("kura chunk-server: stopped\n")

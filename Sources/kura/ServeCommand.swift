@@ -96,20 +96,25 @@ struct ServeCommand: ParsableCommand {
             _exit(70)
         }
         writeError("kura serve: replica \(id) listening on \(server.localAddress)\(tls.files == nil ? "" : " (mutual TLS)")\n")
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let done = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        done.wait()
+        waitForTermination()
         server.stop()
         writeError("kura serve: replica \(id) stopped\n")
     }
+}
+
+/// Blocks until SIGTERM or SIGINT arrives (both are taken from their default action first).
+func waitForTermination() {
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGINT, SIG_IGN)
+    let done = DispatchSemaphore(value: 0)
+    let sources = [SIGTERM, SIGINT].map { number in
+        let source = DispatchSource.makeSignalSource(signal: number)
+        source.setEventHandler { done.signal() }
+        source.resume()
+        return source
+    }
+    done.wait()
+    sources.forEach { $0.cancel() }
 }
 
 func writeError(_ text: String) {

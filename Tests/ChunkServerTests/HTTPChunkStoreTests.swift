@@ -1,7 +1,7 @@
 // The HTTP client store against the chunk server on a loopback port: the store contract (what
 // is put is read back, absent is `missing`), refusals named with their URL and status, a server
 // that is not there is `unavailable` after the retries, and a whole extract over HTTP.
-import ChunkServer
+@testable import ChunkServer
 import ChunkStores
 import Chunks
 import ChunksTesting
@@ -24,6 +24,7 @@ import Testing
         }
         // The server's store holds them in its own form (compressed), whatever they travelled in.
         #expect(try Set(h.store.allChunkIDs()) == Set(chunks.map(\.id)))
+        for c in chunks { #expect(try h.store.chunk(c.id).form == .compressed) }
     }
 
     @Test func refusalsNameTheURLAndTheStatus() throws {
@@ -34,7 +35,8 @@ import Testing
             try remote.store(c.compressed)
             Issue.record("a read-only server took a chunk")
         } catch {
-            #expect("\(error)".contains("403") && "\(error)".contains(c.id.hex) && "\(error)".contains("read-only"), "\(error)")
+            let url = "\(h.base)/\(c.id.hex.prefix(4))/\(c.id.hex).cacnk"
+            #expect("\(error)".contains("\(url) answered 403") && "\(error)".contains("read-only"), "\(error)")
         }
         #expect(throws: ChunkStoreError.self) { try HTTPChunkStore(url: "https://example.invalid/") }
         #expect(throws: ChunkStoreError.self) { try HTTPChunkStore(url: "http://:80/") }
@@ -69,5 +71,15 @@ import Testing
         let remote = try HTTPChunkStore(url: h.base + "/", form: .compressed)
         _ = try Extractor.extract(index: index, store: remote, seeds: [], target: target, workers: 4)
         #expect(try h.dir.read("out.bin") == input)
+    }
+
+    @Test func storeURLs() throws {
+        #expect(try HTTPChunkStore.parse("http://h:81/p/q") == ("h", 81, "h:81", "/p/q/"))
+        #expect(try HTTPChunkStore.parse("http://h") == ("h", 80, "h", "/"))
+        #expect(try HTTPChunkStore.parse("http://[::1]:9876/store/?token=1#x") == ("::1", 9876, "[::1]:9876", "/store/"))
+        #expect(try HTTPChunkStore.parse("http://[::1]/") == ("::1", 80, "[::1]", "/"))
+        for bad in ["https://h/", "http://:80/", "http://h:0/", "http://h:x/", "http://[::1/", "ftp://h/"] {
+            #expect(throws: ChunkStoreError.self, "\(bad)") { try HTTPChunkStore.parse(bad) }
+        }
     }
 }

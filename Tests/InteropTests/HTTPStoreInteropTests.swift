@@ -18,17 +18,8 @@ import Testing
         let make = try Tools.run(Tools.kura, ["make", "-s", "store", "model.caibx", "in.bin"], in: dir.path)
         try #require(make.status == 0, "\(make.stderr)")
 
-        let port = try freeLoopbackPort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: Tools.kura)
-        server.arguments = ["chunk-server", "-s", dir.file("store"), "-l", "127.0.0.1:\(port)"]
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            if server.isRunning { kill(server.processIdentifier, SIGKILL) }
-            server.waitUntilExit()
-        }
-        try waitUntilListening(port)
+        let (server, port) = try startChunkServer(["-s", dir.file("store")])
+        defer { end(server) }
 
         let extract = try Tools.run(Tools.casync, ["extract", "--store=http://127.0.0.1:\(port)/", "model.caibx", "out.bin"], in: dir.path)
         #expect(extract.status == 0, "casync extract over HTTP: \(extract.stderr)")
@@ -36,17 +27,8 @@ import Testing
 
         // A store without the chunks: casync fails, it does not write a wrong file.
         try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
-        let emptyPort = try freeLoopbackPort()
-        let empty = Process()
-        empty.executableURL = URL(fileURLWithPath: Tools.kura)
-        empty.arguments = ["chunk-server", "-s", dir.file("empty"), "-l", "127.0.0.1:\(emptyPort)"]
-        empty.standardError = FileHandle.nullDevice
-        try empty.run()
-        defer {
-            if empty.isRunning { kill(empty.processIdentifier, SIGKILL) }
-            empty.waitUntilExit()
-        }
-        try waitUntilListening(emptyPort)
+        let (empty, emptyPort) = try startChunkServer(["-s", dir.file("empty")])
+        defer { end(empty) }
         let failed = try Tools.run(Tools.casync, ["extract", "--store=http://127.0.0.1:\(emptyPort)/", "model.caibx", "none.bin"], in: dir.path)
         #expect(failed.status != 0)
 
@@ -63,17 +45,8 @@ import Testing
         defer { dir.cleanup() }
         let input = meshLikeBytes(3 << 20, seed: 22)
         try dir.write("in.bin", input)
-        let port = try freeLoopbackPort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: Tools.kura)
-        server.arguments = ["chunk-server", "-w", "-s", dir.file("served"), "-l", "127.0.0.1:\(port)"]
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            if server.isRunning { kill(server.processIdentifier, SIGKILL) }
-            server.waitUntilExit()
-        }
-        try waitUntilListening(port)
+        let (server, port) = try startChunkServer(["-w", "-s", dir.file("served")])
+        defer { end(server) }
         let url = "http://127.0.0.1:\(port)/"
 
         let make = try Tools.run(Tools.kura, ["make", "-s", url, "model.caibx", "in.bin"], in: dir.path)
@@ -91,6 +64,29 @@ import Testing
         let nowhere = try freeLoopbackPort()
         let failed = try Tools.run(Tools.kura, ["extract", "-s", "http://127.0.0.1:\(nowhere)/", "model.caibx", "none.bin"], in: dir.path)
         #expect(failed.status != 0 && failed.stderr.contains("127.0.0.1:\(nowhere)"), "\(failed.stderr)")
+    }
+
+    /// `kura chunk-server` with `arguments` on a free loopback port, once it listens.
+    func startChunkServer(_ arguments: [String]) throws -> (Process, Int) {
+        let port = try freeLoopbackPort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: Tools.kura)
+        server.arguments = ["chunk-server"] + arguments + ["-l", "127.0.0.1:\(port)"]
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        do {
+            try waitUntilListening(port)
+        } catch {
+            end(server)
+            throw error
+        }
+        return (server, port)
+    }
+
+    /// Kills `server` if it still runs, and reaps it.
+    func end(_ server: Process) {
+        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+        server.waitUntilExit()
     }
 
     /// A port on 127.0.0.1 that nothing listens on now.
