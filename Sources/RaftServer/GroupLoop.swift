@@ -234,6 +234,12 @@ final class GroupLoop: @unchecked Sendable {
     /// A refused proposal had no effect: the client may retry it.
     func refusal(_ id: UInt64, _ error: any Error) -> Envelope<Response> {
         if case .notLeader? = error as? ProposalError { return notLeader(id) }
+        // A leader that has not yet committed an entry of its term cannot serve a linearizable
+        // read (ReadIndex); it will within a heartbeat. Answered as "no ready leader here", so
+        // clients wait a little and retry, as during an election, instead of failing the read.
+        if case .leaderNotReady? = error as? ProposalError {
+            return Envelope(id: id, body: .notLeader(leader: nil, address: nil))
+        }
         return Envelope(id: id, body: .failed("refused: \(error)"))
     }
 
