@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "ChunkServer",
             dependencies: [
-                "Chunks", "ChunkStores",
+                "Chunks", "ChunkStores", "Locks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -36,7 +36,7 @@ public final class ChunkHTTPServer: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         pool = NIOThreadPool(numberOfThreads: max(1, threads))
         pool.start()
-        let (group, pool) = (self.group, self.pool)
+        let (group, pool, codecs) = (self.group, self.pool, CodecPool())
         do {
             listener = try ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
@@ -45,7 +45,7 @@ public final class ChunkHTTPServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(ChunkRequestHandler(store: store, options: options, pool: pool))
+                        try channel.pipeline.syncOperations.addHandler(ChunkRequestHandler(store: store, options: options, pool: pool, codecs: codecs))
                     }
                 }
                 .bind(host: host, port: port).wait()

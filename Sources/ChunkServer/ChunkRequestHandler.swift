@@ -2,6 +2,7 @@
 // answers what ChunkRoute refuses at once, and hands the rest to the thread pool. NIO's server
 // pipeline handler passes requests on one at a time, so answers go out in request order.
 import Chunks
+import Locks
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -13,6 +14,7 @@ final class ChunkRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     let store: any WritableChunkStore
     let options: ChunkServerOptions
     let pool: NIOThreadPool
+    let codecs: CodecPool
     /// The request being read and what it asks for (or why it is refused, answered at its end).
     private var head: HTTPRequestHead?
     private var route: Result<ChunkRequest, ChunkRefusal>?
@@ -23,10 +25,11 @@ final class ChunkRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// The early refusal's last write: the connection closes once it is out.
     private var refused: EventLoopFuture<Void>?
 
-    init(store: any WritableChunkStore, options: ChunkServerOptions, pool: NIOThreadPool) {
+    init(store: any WritableChunkStore, options: ChunkServerOptions, pool: NIOThreadPool, codecs: CodecPool) {
         self.store = store
         self.options = options
         self.pool = pool
+        self.codecs = codecs
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -94,9 +97,9 @@ final class ChunkRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             chunkRequest = request
         }
         let bytes = body.map { Array($0.readableBytesView) } ?? []
-        let (store, options) = (self.store, self.options)
+        let (store, options, codecs) = (self.store, self.options, self.codecs)
         pool.runIfActive(eventLoop: context.eventLoop) {
-            ChunkService.answer(chunkRequest, body: bytes, store: store, options: options)
+            ChunkService.answer(chunkRequest, body: bytes, store: store, options: options, codecs: codecs)
         }.whenComplete { result in
             let response = (try? result.get()) ?? .refusal(ChunkRefusal(503, "the server is stopping"))
             if response.status.code >= 400 { log?("chunk-server: \(what): \(response.status.code) \(String(decoding: response.body, as: UTF8.self))") }
@@ -129,14 +132,19 @@ extension ChunkRequest {
 
 /// The store's side of a request, run on the thread pool.
 enum ChunkService {
-    static func answer(_ request: ChunkRequest, body: [UInt8], store: any WritableChunkStore, options: ChunkServerOptions) -> ChunkResponse {
+    static func answer(_ request: ChunkRequest, body: [UInt8], store: any WritableChunkStore, options: ChunkServerOptions,
+                       codecs: CodecPool) -> ChunkResponse {
+        codecs.withCodec { codec in answer(request, body: body, store: store, options: options, codec: codec) }
+    }
+
+    static func answer(_ request: ChunkRequest, body: [UInt8], store: any WritableChunkStore, options: ChunkServerOptions,
+                       codec: ChunkCodec) -> ChunkResponse {
         do throws(ChunkStoreError) {
             switch request {
             case .get(let id), .head(let id):
-                return ChunkResponse(status: .ok, body: try served(store.chunk(id), form: options.form))
+                return ChunkResponse(status: .ok, body: try served(store.chunk(id), form: options.form, codec: codec))
             case .put(let id):
                 let chunk = StoredChunk(id: id, form: options.form, bytes: body)
-                let codec = ChunkCodec()
                 let raw: [UInt8]
                 do {
                     raw = try codec.decode(chunk, digest: options.digest)
@@ -156,12 +164,26 @@ enum ChunkService {
     }
 
     /// `stored` in `form`: as stored, or compressed or decompressed on the way out.
-    static func served(_ stored: StoredChunk, form: ChunkForm) throws(ChunkStoreError) -> [UInt8] {
+    static func served(_ stored: StoredChunk, form: ChunkForm, codec: ChunkCodec) throws(ChunkStoreError) -> [UInt8] {
         if stored.form == form { return stored.bytes }
-        let codec = ChunkCodec()
         switch form {
         case .compressed: return stored.bytes.withUnsafeBytes { codec.compress($0) }
         case .uncompressed: return try codec.uncompressed(stored)
         }
+    }
+}
+
+/// zstd contexts for the thread pool's work, kept rather than made per request (a context is a
+/// few hundred KiB of setup). A codec is used by one thread at a time: it is taken out under the
+/// lock and put back after.
+final class CodecPool: @unchecked Sendable {
+    /// A codec handed between threads, never used by two at once.
+    private struct Held: @unchecked Sendable { let codec: ChunkCodec }
+    private let idle = SanitizedMutex<[Held]>([])
+
+    func withCodec<R>(_ body: (ChunkCodec) -> R) -> R {
+        let held = idle.withLock { $0.popLast() } ?? Held(codec: ChunkCodec())
+        defer { idle.withLock { $0.append(held) } }
+        return body(held.codec)
     }
 }
