@@ -23,11 +23,17 @@ public actor KuraClient {
     }
 
     /// Sends `request` to the leader, following redirects. A write whose answer was lost comes
-    /// back as `.unknown`; requests that never reached a replica are retried elsewhere.
+    /// back as `.unknown`; requests that never reached a replica are retried elsewhere. Retries
+    /// go on for the client's timeout (an election on a loaded host can take seconds), and at
+    /// least a few rounds of the group.
     public func call(_ request: Request) async throws -> Response {
         let ids = servers.keys.sorted()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
         var lastError = "no attempt"
-        for attempt in 0..<(4 * ids.count + 8) {
+        var attempt = 0
+        while attempt < 4 * ids.count + 8 || clock.now < deadline {
+            defer { attempt += 1 }
             let target = leader ?? ids[(rotation + attempt) % ids.count]
             let connection: ReplicaConnection
             do {
