@@ -58,6 +58,7 @@ let package = Package(
             name: "GlobalSQLite",
             dependencies: ["GlobalDatabase", .product(name: "SQLiteNIO", package: "sqlite-nio")],
             swiftSettings: strict),
+        .target(name: "WriteBehind", dependencies: ["Tables", "GlobalDatabase", "Locks"], swiftSettings: strict),
         .target(
             name: "GlobalPostgres",
             dependencies: ["GlobalDatabase", .product(name: "PostgresNIO", package: "postgres-nio")],
@@ -98,7 +99,7 @@ let package = Package(
             name: "kura-bench",
             dependencies: [
                 "Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation",
-                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer", "CPeerBTree",
+                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer", "CPeerBTree", "WriteBehind",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
@@ -121,6 +122,10 @@ let package = Package(
             dependencies: ["RaftServer", "RaftRuntime", "Raft", "Linearizability", "Locks"],
             swiftSettings: strict),
         .testTarget(name: "TablesTests", dependencies: ["Tables", "Raft", "Locks"], swiftSettings: strict),
+        .testTarget(
+            name: "WriteBehindTests",
+            dependencies: ["WriteBehind", "Tables", "GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],
+            swiftSettings: strict),
         .testTarget(name: "LocksTests", dependencies: ["Locks"], swiftSettings: strict),
         .testTarget(
             name: "GlobalDatabaseTests",
