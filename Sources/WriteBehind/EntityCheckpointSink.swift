@@ -28,12 +28,17 @@ public struct EntityCheckpointSink<Key: Hashable & Sendable, Row: Sendable>: Flu
         }
     }
 
-    /// A constraint is the rows' fault and will not pass on a retry; anything else (unreachable,
-    /// conflicts retried out, an unknown commit, a schema not yet migrated) may.
+    /// Unreachable, conflicts retried out, an unknown commit or a schema not yet migrated may pass
+    /// on a retry of the same batch. A constraint or another database error (a data exception)
+    /// may be some row's fault: the batch is bisected to find it, and the rest is stored. (A
+    /// passing error taken for a refusal costs a few smaller batches; the other way round would
+    /// retry a bad batch whole, for ever.)
     static func judge(_ error: GlobalDatabaseError) -> FlushFailure {
         switch error {
-        case .constraintViolation: .refused("\(error)")
-        default: .transient("\(error)")
+        case .unreachable, .retriesExhausted, .ambiguousCommit, .schemaTooOld, .schemaTooNew, .malformedURL, .gap:
+            .transient("\(error)")
+        case .constraintViolation, .backend:
+            .refused("\(error)")
         }
     }
 }

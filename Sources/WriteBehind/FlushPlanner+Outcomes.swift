@@ -21,10 +21,19 @@ extension FlushPlanner {
     public mutating func failed(_ id: UInt64, _ failure: FlushFailure, now: Int64) {
         guard var flight = flying.removeValue(forKey: id) else { preconditionFailure("write-behind: unknown batch \(id)") }
         stats.inFlight = flying.count
+        let sent = flight.items.count
+        // The newer entry now also stands for the dropped version: a sync waiting on that
+        // version waits on the newer one instead.
+        var superseded: [Key] = []
         flight.items.removeAll { item in
             guard pending[item.key] != nil else { return false }
-            release(item.key)
+            pending[item.key]!.firstVersion = min(pending[item.key]!.firstVersion, reserved[item.key]!.first)
+            superseded.append(item.key)
             return true
+        }
+        for key in superseded {
+            release(key)
+            if pending[key]!.firstVersion <= urgentThrough { promote(key) }
         }
         if flight.items.isEmpty {
             if flight.parked { stats.parked -= 1 }
@@ -45,6 +54,9 @@ extension FlushPlanner {
                 let half = flight.items.count / 2
                 retries.append(Flight(items: Array(flight.items[..<half]), due: now, parked: false))
                 retries.append(Flight(items: Array(flight.items[half...]), due: now, parked: false))
+            } else if sent > 1 {
+                // The refused record may be one just dropped as superseded: not this one's fault yet.
+                retries.append(Flight(items: flight.items, due: now, parked: false))
             } else {
                 if !flight.parked { stats.parked += 1 }
                 flight.parked = true
@@ -57,7 +69,7 @@ extension FlushPlanner {
     /// True when every change up to `version` recorded so far is stored, or parked as refused.
     public func settled(through version: UInt64) -> Bool {
         if pending.values.contains(where: { $0.firstVersion <= version }) { return false }
-        func waiting(_ flight: Flight) -> Bool { !flight.parked && flight.items.contains { $0.version <= version } }
+        func waiting(_ flight: Flight) -> Bool { !flight.parked && flight.items.contains { reserved[$0.key]!.first <= version } }
         return !flying.values.contains(where: waiting) && !retries.contains(where: waiting)
     }
 
@@ -69,16 +81,20 @@ extension FlushPlanner {
     /// The key's version is no longer being stored; a newer version held back for it may go.
     mutating func release(_ key: Key) {
         reserved[key] = nil
-        if held.remove(key) != nil { front.append(key) }
+        if held.remove(key) != nil {
+            pending[key]!.place = .front
+            front.append(key)
+        }
     }
 
-    /// Drops the parked record of `key` waiting for its retry; true if there was one.
-    mutating func unpark(_ key: Key) -> Bool {
-        guard let index = retries.firstIndex(where: { $0.parked && $0.items[0].key == key }) else { return false }
+    /// Drops the parked record of `key` waiting for its retry; returns the oldest change it
+    /// stood for.
+    mutating func unpark(_ key: Key) -> UInt64? {
+        guard let index = retries.firstIndex(where: { $0.parked && $0.items[0].key == key }) else { return nil }
         retries.remove(at: index)
-        reserved[key] = nil
+        let first = reserved.removeValue(forKey: key)!.first
         stats.parked -= 1
-        return true
+        return first
     }
 
     /// `retryBase` doubled per failure in a row, capped, times a jitter in [0.5, 1): replicas

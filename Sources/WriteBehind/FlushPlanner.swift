@@ -89,12 +89,19 @@ public struct FlushStats: Sendable, Equatable {
 }
 
 public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
+    /// Where a pending key waits.
+    enum Place: Sendable {
+        case queued, front, held
+    }
+
     struct Pending: Sendable {
         var version: UInt64
         var row: Row?
-        /// Version of the oldest change folded in: what `settled(through:)` waits on.
+        /// The oldest change this entry stands for (a folded-in change, a superseded version
+        /// that failed, a change lost in a feed overflow): what `settled(through:)` waits on.
         var firstVersion: UInt64
         var due: Int64
+        var place: Place
     }
 
     /// A batch whose outcome is awaited, or that waits for its retry.
@@ -111,9 +118,16 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
     var queue: [Key] = []
     var queueHead = 0
     var front: [Key] = []
+    var frontHead = 0
     var held: Set<Key> = []
-    /// Version of each key being stored, whether in flight or waiting in `retries`.
-    var reserved: [Key: UInt64] = [:]
+    /// A key being stored, in flight or waiting in `retries`: the version, and the oldest change
+    /// that version stands for (`Pending.firstVersion`).
+    struct Reservation: Sendable {
+        var version: UInt64
+        var first: UInt64
+    }
+
+    var reserved: [Key: Reservation] = [:]
     var flying: [UInt64: Flight] = [:]
     var retries: [Flight] = []
     var backoffUntil: Int64 = .min
@@ -129,27 +143,37 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
     }
 
     /// False once `maxPending` keys wait: the shell stops reading changes until batches land.
-    public var wantsChanges: Bool { pending.count + stats.parked < options.maxPending }
+    /// Parked records do not count: they must not stop the feed (and every sync) for good.
+    public var wantsChanges: Bool { pending.count < options.maxPending }
+
+    /// How many more keys may be recorded before `maxPending`.
+    public var room: Int { max(0, options.maxPending - pending.count) }
 
     /// Nothing waiting, in flight or parked.
     public var isIdle: Bool { pending.isEmpty && reserved.isEmpty }
 
-    /// A change read from the feed (or a dirty record found by a resync). Older or equal versions
-    /// than the one already known for the key are ignored.
-    public mutating func record(_ key: Key, version: UInt64, row: Row?, now: Int64) {
+    /// A change read from the feed, or a dirty record found by a resync. `firstVersion` (at most
+    /// `version`) is the oldest change the record stands for: a resync passes the position it
+    /// resumed from, because the changes lost from the feed lay after it. A version older than
+    /// the one already known for the key is ignored.
+    public mutating func record(_ key: Key, version: UInt64, row: Row?, firstVersion: UInt64? = nil, now: Int64) {
+        let first = min(firstVersion ?? version, version)
         if var entry = pending[key] {
-            guard version > entry.version else { return }
-            entry.version = version
-            entry.row = row
+            entry.firstVersion = min(entry.firstVersion, first)
+            if version > entry.version {
+                entry.version = version
+                entry.row = row
+                stats.coalesced += 1
+            }
             pending[key] = entry
-            stats.coalesced += 1
+            if entry.firstVersion <= urgentThrough { promote(key) }
             return
         }
         if let storing = reserved[key] {
-            guard version > storing else { return }
+            guard version > storing.version else { return }
             // A newer version may be what the store will take: it replaces the parked one now.
-            if unpark(key) {
-                pending[key] = Pending(version: version, row: row, firstVersion: version, due: now)
+            if let parkedFirst = unpark(key) {
+                pending[key] = Pending(version: version, row: row, firstVersion: min(first, parkedFirst), due: now, place: .front)
                 front.append(key)
                 stats.pending = pending.count
                 return
@@ -158,13 +182,40 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
         // A key whose older version is still being stored waits its turn like any other; when it
         // comes due it is held until that version lands (`takeDue`).
         queue.append(key)
-        pending[key] = Pending(version: version, row: row, firstVersion: version, due: now.addingClamped(options.delay))
+        pending[key] = Pending(version: version, row: row, firstVersion: first, due: now.addingClamped(options.delay), place: .queued)
         stats.pending = pending.count
+        if first <= urgentThrough { promote(key) }
     }
 
     /// Everything changed up to `version` is due now (a sync, or the drain at shutdown).
     public mutating func hurry(through version: UInt64) {
-        urgentThrough = max(urgentThrough, version)
+        guard version > urgentThrough else { return }
+        urgentThrough = version
+        let urgent = queue[queueHead...].filter { pending[$0]!.firstVersion <= version }
+        guard !urgent.isEmpty else { return }
+        let keys = Set(urgent)
+        queue = queue[queueHead...].filter { !keys.contains($0) }
+        queueHead = 0
+        for key in urgent { overdue(key) }
+    }
+
+    /// Takes a queued key out of turn: a sync waits on it. Held and overdue keys are already on
+    /// their way.
+    mutating func promote(_ key: Key) {
+        guard pending[key]?.place == .queued else { return }
+        if let index = queue[queueHead...].firstIndex(of: key) { queue.remove(at: index) }
+        overdue(key)
+    }
+
+    /// A key out of the queue and due: to `front`, or `held` while its older version is stored.
+    mutating func overdue(_ key: Key) {
+        if reserved[key] != nil {
+            pending[key]!.place = .held
+            held.insert(key)
+        } else {
+            pending[key]!.place = .front
+            front.append(key)
+        }
     }
 
     /// Batches to store now: retries first, then overdue keys, then keys in order of due time.
@@ -182,7 +233,6 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
         while flying.count < options.maxInFlight {
             let items = takeDue(now: now)
             if items.isEmpty { break }
-            for item in items { reserved[item.key] = item.version }
             batches.append(launch(Flight(items: items, due: now, parked: false)))
         }
         compactQueue()
@@ -197,7 +247,7 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
         var wake: Int64?
         func consider(_ t: Int64) { wake = min(wake ?? t, t) }
         for retry in retries { consider(retry.due) }
-        if !front.isEmpty { consider(now) }
+        if frontHead < front.count { consider(now) }
         if queueHead < queue.count, let entry = pending[queue[queueHead]] {
             consider(entry.firstVersion <= urgentThrough ? now : entry.due)
         }
@@ -215,9 +265,15 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
     /// Up to a batch of due keys, moved out of `pending`.
     mutating func takeDue(now: Int64) -> [FlushItem<Key, Row>] {
         var items: [FlushItem<Key, Row>] = []
-        while items.count < options.batchSize, let key = front.popLast() {
+        while items.count < options.batchSize && frontHead < front.count {
+            let key = front[frontHead]
+            frontHead += 1
             precondition(reserved[key] == nil, "write-behind: an overdue key is still being stored")
             items.append(take(key))
+        }
+        if frontHead == front.count {
+            front.removeAll(keepingCapacity: true)
+            frontHead = 0
         }
         while items.count < options.batchSize && queueHead < queue.count {
             let key = queue[queueHead]
@@ -225,6 +281,7 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
             guard entry.due <= now || entry.firstVersion <= urgentThrough else { break }
             queueHead += 1
             if reserved[key] != nil {
+                pending[key]!.place = .held
                 held.insert(key)
             } else {
                 items.append(take(key))
@@ -233,8 +290,10 @@ public struct FlushPlanner<Key: Hashable & Sendable, Row: Sendable>: Sendable {
         return items
     }
 
+    /// Moves a key from `pending` to `reserved`: it is being stored from now on.
     mutating func take(_ key: Key) -> FlushItem<Key, Row> {
         let entry = pending.removeValue(forKey: key)!
+        reserved[key] = Reservation(version: entry.version, first: entry.firstVersion)
         return FlushItem(key: key, version: entry.version, row: entry.row)
     }
 

@@ -97,7 +97,7 @@ where Sink.Key == Row.Key, Sink.Row == Row {
                 resync(&s, now: now)
             }
             for _ in 0..<8 where s.planner.wantsChanges {
-                switch table.changes(after: s.position, limit: feedBatch) {
+                switch table.changes(after: s.position, limit: min(feedBatch, s.planner.room)) {
                 case .resync:
                     s.resyncs += 1
                     resync(&s, now: now)
@@ -110,9 +110,19 @@ where Sink.Key == Row.Key, Sink.Row == Row {
         }
     }
 
+    /// Records every dirty record of a snapshot (however many: a resync may overshoot
+    /// `maxPending`). Each stands for changes from the resumed position on, since those were
+    /// lost: a sync through any of them waits for it.
+    ///
+    /// Not recovered: a delete or a sweep of a record in the lost span, which the snapshot no
+    /// longer shows. A key write-behind still holds a version of is stored at that version (the
+    /// table cannot tell a delete from an expiry then); a key already stored is left in the sink.
     func resync(_ s: inout State, now: Int64) {
         let snapshot = table.snapshot()
-        snapshot.forEachDirty { row, version in s.planner.record(row.key, version: version, row: row, now: now) }
+        let lostFrom = s.position + 1
+        snapshot.forEachDirty { row, version in
+            s.planner.record(row.key, version: version, row: row, firstVersion: lostFrom, now: now)
+        }
         s.position = snapshot.position
     }
 

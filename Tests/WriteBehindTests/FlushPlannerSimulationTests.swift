@@ -29,7 +29,7 @@ func storm(seed: UInt64, steps: Int = 4000) -> StormOutcome {
     var rng = SeededGenerator(state: seed)
     var p = FlushPlanner<Int, Int>(options: FlushOptions(
         delay: .milliseconds(Int64.random(in: 0...50, using: &rng)), batchSize: Int.random(in: 1...16, using: &rng),
-        maxInFlight: Int.random(in: 1...4, using: &rng), maxPending: 64, retryBase: .milliseconds(5),
+        maxInFlight: Int.random(in: 1...4, using: &rng), maxPending: Int.random(in: 4...64, using: &rng), retryBase: .milliseconds(5),
         retryCap: .milliseconds(200), seed: seed))
     var outcome = StormOutcome()
     var latest: [Int: (version: UInt64, row: Int?)] = [:]
@@ -61,8 +61,26 @@ func storm(seed: UInt64, steps: Int = 4000) -> StormOutcome {
         }
     }
 
+    // Syncs begun at random points: when one settles, the store must hold every key at least at
+    // its version as of the sync (or the key's record is parked as refused).
+    var syncs: [(through: UInt64, versions: [Int: UInt64])] = []
+    func checkSyncs() {
+        syncs.removeAll { sync in
+            guard p.settled(through: sync.through) else { return false }
+            let parked = Set(p.parkedItems.map(\.key))
+            for (key, version) in sync.versions where !parked.contains(key) && (store[key]?.version ?? 0) < version {
+                outcome.problems.append("sync through \(sync.through) settled, key \(key) stored at \(store[key]?.version ?? 0) < \(version)")
+            }
+            return true
+        }
+    }
+
     for _ in 0..<steps {
         now += Int64.random(in: 0...3, using: &rng) * ms
+        if Int.random(in: 0..<50, using: &rng) == 0 && version > 0 {
+            syncs.append((version, latest.mapValues(\.version)))
+            p.hurry(through: version)
+        }
         if p.wantsChanges {
             for _ in 0..<Int.random(in: 0...4, using: &rng) {
                 let key = Int.random(in: 0..<40, using: &rng)
@@ -76,6 +94,7 @@ func storm(seed: UInt64, steps: Int = 4000) -> StormOutcome {
         while !flying.isEmpty && Bool.random(using: &rng) {
             land(flying.remove(at: Int.random(in: 0..<flying.count, using: &rng)), failing: 0.2)
         }
+        checkSyncs()
     }
     // Drain: the store recovers; everything written is hurried.
     p.hurry(through: version)
@@ -83,7 +102,9 @@ func storm(seed: UInt64, steps: Int = 4000) -> StormOutcome {
         now += 5 * ms
         flying += p.plan(now: now)
         if !flying.isEmpty { land(flying.removeFirst(), failing: 0) }
+        checkSyncs()
     }
+    if !syncs.isEmpty { outcome.problems.append("\(syncs.count) syncs never settled") }
     if !p.settled(through: version) { outcome.problems.append("not settled after the drain") }
     let parked = Set(p.parkedItems.map(\.key))
     for (key, want) in latest {

@@ -156,4 +156,38 @@ extension FlushBatch<String, Int> {
         let item = p.plan(now: 100 * ms)[0].items[0]
         #expect(item.version == 2 && item.row == nil)
     }
+
+    @Test func aSyncWaitsForAVersionThatFailedAfterANewerOneCame() {
+        var p = planner(delay: .seconds(5))
+        p.record("k", version: 5, row: 5, now: 0)
+        p.hurry(through: 5)
+        let first = p.plan(now: 1)
+        #expect(first.flatMap(\.items).map(\.version) == [5])
+        p.record("k", version: 7, row: 7, now: 2)
+        p.failed(first[0].id, .transient("timeout"), now: 3)
+        #expect(!p.settled(through: 5), "version 5 was never stored; version 7 now stands for it")
+        // And it is not left to wait out the 5 s delay.
+        let retry = p.plan(now: 1000 * ms)
+        #expect(retry.flatMap(\.items).map(\.version) == [7])
+        _ = p.stored(retry[0].id, now: 1000 * ms)
+        #expect(p.settled(through: 5))
+    }
+
+    @Test func aRecordMayStandForOlderLostChanges() {
+        var p = planner(delay: .seconds(5))
+        p.record("k", version: 9, row: 9, firstVersion: 3, now: 0)
+        #expect(!p.settled(through: 4), "a resync's record stands for the changes lost after position 2")
+        p.hurry(through: 4)
+        #expect(p.plan(now: 1).flatMap(\.items).map(\.version) == [9])
+    }
+
+    @Test func parkedRecordsDoNotStopTheFeed() {
+        var p = planner(batchSize: 1, maxPending: 2)
+        p.record("a", version: 1, row: 1, now: 0)
+        p.record("b", version: 2, row: 2, now: 0)
+        for batch in p.plan(now: 100 * ms) { p.failed(batch.id, .refused("no"), now: 100 * ms) }
+        #expect(p.stats.parked == 2)
+        #expect(p.wantsChanges && p.room == 2)
+    }
 }
+

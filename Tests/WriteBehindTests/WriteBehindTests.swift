@@ -41,7 +41,9 @@ func table(_ options: TableOptions<Pose> = TableOptions(tracksFlush: true)) -> T
     @Test func syncReturnsOnceEveryEarlierWriteIsStoredAndTheTableIsClean() async throws {
         let t = table()
         let sink = MemoryFlushSink<Int, Pose>()
-        try await withWriteBehind(t, sink) { service in
+        // A delay far longer than the writes: they coalesce, and the sync hurries them.
+        let options = FlushOptions(delay: .seconds(30), batchSize: 64, retryBase: .milliseconds(5), retryCap: .milliseconds(50))
+        try await withWriteBehind(t, sink, options: options) { service in
             // Started (an empty table's sync): the writes below then come through the feed, not
             // as the final versions of a first snapshot.
             _ = await service.sync()
