@@ -43,6 +43,7 @@ let package = Package(
         // kura-bench's peer for the ordered index: Abseil's B-tree (Debian's libabsl-dev, headers only).
         .target(name: "CPeerBTree"),
         .target(name: "GlobalDatabase", dependencies: ["Locks"], swiftSettings: strict),
+        .target(name: "Replication", swiftSettings: strict),
         // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
         .target(
             name: "Tables", dependencies: ["CPrefetch", "Locks"],
@@ -126,6 +127,7 @@ let package = Package(
             name: "WriteBehindTests",
             dependencies: ["WriteBehind", "Tables", "GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],
             swiftSettings: strict),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: strict),
         .testTarget(name: "LocksTests", dependencies: ["Locks"], swiftSettings: strict),
         .testTarget(
             name: "GlobalDatabaseTests",
