@@ -100,7 +100,7 @@ let package = Package(
             name: "kura-bench",
             dependencies: [
                 "Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation",
-                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer", "CPeerBTree", "WriteBehind",
+                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer", "CPeerBTree", "WriteBehind", "Replication",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
