@@ -25,7 +25,9 @@ public struct EntityState: Equatable, Hashable, Sendable {
     public var position: SIMD3<Int64>
     public var rotation: UInt32
     /// Slot i is tracker i (`trackerSlots` of them); nil where the entity has none.
-    public var trackers: [Tracker?]
+    public var trackers: [Tracker?] {
+        didSet { precondition(trackers.count == Self.trackerSlots, "an entity has exactly \(Self.trackerSlots) tracker slots") }
+    }
 
     public init(position: SIMD3<Int64>, rotation: UInt32, trackers: [Tracker?] = []) {
         precondition(trackers.count <= Self.trackerSlots, "at most \(Self.trackerSlots) trackers")
@@ -128,7 +130,8 @@ public struct EntityState: Equatable, Hashable, Sendable {
         var tracker = base
         if fields & 1 != 0 {
             for axis in 0..<3 {
-                let value = Int64(base.offset[axis]) + (try r.zigzag("tracker offset"))
+                // Wrapping: a hostile difference must be refused below, not trap here.
+                let value = Int64(base.offset[axis]) &+ (try r.zigzag("tracker offset"))
                 guard let narrow = Int16(exactly: value) else { throw .malformed("tracker offset \(value) mm beyond ±32 m") }
                 tracker.offset[axis] = narrow
             }

@@ -19,8 +19,12 @@ public struct WorldEntity: Equatable, Sendable {
     /// Who has authority over the entity, and the fencing epoch consensus gave that authority.
     public var owner: UInt64
     public var epoch: UInt64
-    /// Content digest of the entity's model in the bulk store (at most 64 bytes).
-    public var asset: [UInt8]
+    /// Content digest of the entity's model in the bulk store (at most 64 bytes). A new asset,
+    /// or an epoch lower than before, makes the entity a new one to subscribers: despawned, then
+    /// spawned again on the next tick.
+    public var asset: [UInt8] {
+        didSet { precondition(asset.count <= 64, "an asset digest is at most 64 bytes") }
+    }
 
     public init(state: EntityState, owner: UInt64, epoch: UInt64, asset: [UInt8]) {
         precondition(asset.count <= 64, "an asset digest is at most 64 bytes")
@@ -44,7 +48,9 @@ public struct WorldTick: Sendable {
     let previous: [UInt64: EntityState]
     /// Update messages against `previous`, made on first use this tick.
     var shared: [UInt64: [UInt8]] = [:]
+    /// Updates served from the shared encodings, and encodings made for them.
     public private(set) var sharedUses = 0
+    public var sharedEncodings: Int { shared.count }
 
     /// The world at `tick`; `previous` is the tick before it (nil for the first).
     public init(tick: UInt64, entities: [UInt64: WorldEntity], after previous: WorldTick?) {
@@ -85,7 +91,12 @@ public struct ReplicationSession: Sendable {
         var state: EntityState
         var owner: UInt64
         var epoch: UInt64
+        var asset: [UInt8]
     }
+
+    /// The largest spawn message (64-byte digest, 8 trackers, 10-byte varints) and frame header:
+    /// a smaller limit could leave an entity that never fits.
+    public static let smallestFrameLimit = 237 + 31
 
     /// Frames stay under this; what does not fit waits for the next tick (64 KiB: Godot's
     /// WebSocket peers' default buffer).
@@ -94,7 +105,7 @@ public struct ReplicationSession: Sendable {
     public private(set) var lastTick: UInt64 = 0
 
     public init(maxFrameBytes: Int = 64 << 10) {
-        precondition(maxFrameBytes >= 64, "a frame must hold at least one message")
+        precondition(maxFrameBytes >= Self.smallestFrameLimit, "a frame must hold the largest spawn")
         self.maxFrameBytes = maxFrameBytes
     }
 
@@ -115,14 +126,19 @@ public struct ReplicationSession: Sendable {
             return true
         }
 
-        for id in held.keys.sorted() where world.entities[id] == nil || !visible.contains(id) {
+        // Gone, out of view, or another entity under the same id (a new asset, an older epoch).
+        var despawned: Set<UInt64> = []
+        for id in held.keys.sorted() {
+            let mine = held[id]!
+            if let now = world.entities[id], visible.contains(id), now.asset == mine.asset, now.epoch >= mine.epoch { continue }
             let message = WorldTick.message(.despawn) { $0.varint(id) }
             guard fits(message) else { break }
             w.append(message)
             held[id] = nil
+            despawned.insert(id)
         }
         for id in visible.sorted() {
-            guard let entity = world.entities[id], let mine = held[id] else { continue }
+            guard let entity = world.entities[id], let mine = held[id], entity.asset == mine.asset, entity.epoch >= mine.epoch else { continue }
             if entity.owner != mine.owner || entity.epoch != mine.epoch {
                 let message = WorldTick.message(.owner) { $0.varint(id); $0.varint(entity.owner); $0.varint(entity.epoch) }
                 guard fits(message) else { continue }
@@ -135,7 +151,7 @@ public struct ReplicationSession: Sendable {
                 held[id]!.state = entity.state
             }
         }
-        for id in visible.sorted() where held[id] == nil {
+        for id in visible.sorted() where held[id] == nil && !despawned.contains(id) {
             guard let entity = world.entities[id] else { continue }
             let message = WorldTick.message(.spawn) { m in
                 m.varint(id)
@@ -147,7 +163,7 @@ public struct ReplicationSession: Sendable {
             }
             guard fits(message) else { continue }
             w.append(message)
-            held[id] = Held(state: entity.state, owner: entity.owner, epoch: entity.epoch)
+            held[id] = Held(state: entity.state, owner: entity.owner, epoch: entity.epoch, asset: entity.asset)
         }
         guard count > 0 else { return nil }
         var frame = FrameWriter(capacity: w.bytes.count + headerMax)
