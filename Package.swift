@@ -43,6 +43,7 @@ let package = Package(
         // kura-bench's peer for the ordered index: Abseil's B-tree (Debian's libabsl-dev, headers only).
         .target(name: "CPeerBTree"),
         .target(name: "GlobalDatabase", dependencies: ["Locks"], swiftSettings: strict),
+        .target(name: "Replication", swiftSettings: strict),
         // Cross-module optimisation lets kura-bench and other clients specialise Table<Row> for their rows.
         .target(
             name: "Tables", dependencies: ["CPrefetch", "Locks"],
@@ -58,6 +59,7 @@ let package = Package(
             name: "GlobalSQLite",
             dependencies: ["GlobalDatabase", .product(name: "SQLiteNIO", package: "sqlite-nio")],
             swiftSettings: strict),
+        .target(name: "WriteBehind", dependencies: ["Tables", "GlobalDatabase", "Locks"], swiftSettings: strict),
         .target(
             name: "GlobalPostgres",
             dependencies: ["GlobalDatabase", .product(name: "PostgresNIO", package: "postgres-nio")],
@@ -98,7 +100,7 @@ let package = Package(
             name: "kura-bench",
             dependencies: [
                 "Chunks", "ChunkStores", "ChunksTesting", "Tables", "Raft", "RaftSimulation",
-                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer", "CPeerBTree",
+                "GlobalDatabase", "GlobalSQLite", "GlobalPostgres", "RaftServer", "CPeerBTree", "WriteBehind", "Replication",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict),
@@ -121,6 +123,11 @@ let package = Package(
             dependencies: ["RaftServer", "RaftRuntime", "Raft", "Linearizability", "Locks"],
             swiftSettings: strict),
         .testTarget(name: "TablesTests", dependencies: ["Tables", "Raft", "Locks"], swiftSettings: strict),
+        .testTarget(
+            name: "WriteBehindTests",
+            dependencies: ["WriteBehind", "Tables", "GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],
+            swiftSettings: strict),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: strict),
         .testTarget(name: "LocksTests", dependencies: ["Locks"], swiftSettings: strict),
         .testTarget(
             name: "GlobalDatabaseTests",

@@ -25,9 +25,9 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     public let root: String
     public let form: ChunkForm
     public let fsync: FsyncPolicy
-    /// Background syncfs while chunks are written (see WriteBehind); nil for `.always` (every chunk
+    /// Background syncfs while chunks are written (see BackgroundSync); nil for `.always` (every chunk
     /// is durable already) or a store directory that does not exist.
-    private let writeBehind: WriteBehind?
+    private let backgroundSync: BackgroundSync?
     /// Prefix directories this instance has made sure exist.
     private let knownDirectories = SanitizedMutex<Set<Int>>([])
     /// Whether this instance created the store directory: then a prefix directory it has not made
@@ -41,7 +41,7 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     /// then a missing directory is a store without chunks, and reading creates nothing.
     public init(
         root: String, form: ChunkForm = .compressed, fsync: FsyncPolicy = .never, create: Bool = true,
-        writeBehindInterval: Int? = 32 << 20
+        backgroundSyncInterval: Int? = 32 << 20
     ) throws(ChunkStoreError) {
         let root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.root = root
@@ -53,7 +53,7 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
         } catch {
             throw .unavailable(nil, reason: error.description)
         }
-        writeBehind = fsync == .never ? writeBehindInterval.flatMap { WriteBehind(path: root, interval: $0) } : nil
+        backgroundSync = fsync == .never ? backgroundSyncInterval.flatMap { BackgroundSync(path: root, interval: $0) } : nil
     }
 
     public func path(of id: ChunkID, form: ChunkForm) -> String {
@@ -144,7 +144,7 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
                 }
             }
             if fsync == .always { try FileIO.syncDirectory(directory) }
-            writeBehind?.wrote(chunk.bytes.count)
+            backgroundSync?.wrote(chunk.bytes.count)
         } catch {
             throw .unavailable(chunk.id, reason: error.description)
         }
@@ -204,7 +204,7 @@ public final class FileSystemChunkStore: PrunableChunkStore, ChunkFileStore {
     /// the background one, if running).
     public func flush() throws(ChunkStoreError) {
         do {
-            if let writeBehind { try writeBehind.finish() } else { try FileIO.syncFileSystem(root) }
+            if let backgroundSync { try backgroundSync.finish() } else { try FileIO.syncFileSystem(root) }
         } catch {
             throw .unavailable(nil, reason: error.description)
         }

@@ -20,6 +20,18 @@ public struct TableSnapshot<Row: TableRecord>: Sendable {
         }
     }
 
+    /// Visits each live record not yet acknowledged downstream (`markFlushed`), with its version:
+    /// what write-behind must still store when it starts, or when it fell behind the feed.
+    public func forEachDirty(_ body: (_ row: Row, _ version: UInt64) -> Void) {
+        for chunk in chunks {
+            chunk.withBuffers { rows, metas in
+                for o in rows.indices where metas[o].expiry > now && metas[o].version > metas[o].flushed {
+                    if let row = rows[o] { body(row, metas[o].version) }
+                }
+            }
+        }
+    }
+
     public var rows: [Row] {
         var rows: [Row] = []
         forEach { row, _, _ in rows.append(row) }

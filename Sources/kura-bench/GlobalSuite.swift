@@ -1,4 +1,4 @@
-// kura-bench global --database URL: write-behind entity checkpoints, batched (coalesced; 1000 rows a
+// kura-bench global --database URL: entity checkpoints, batched (coalesced; 1000 rows a
 // statement and a transaction: `unnest` of arrays on PostgreSQL, multi-row VALUES on SQLite; two
 // batches in flight on PostgreSQL) beside the naive one-row-per-transaction upsert, on the same
 // database in the same run. Both paths go through the same retry wrapper.
@@ -99,6 +99,7 @@ enum GlobalSuite {
 
         report.add("batched-upsert", updateRate, "rows/s", peer: "one-row-per-transaction", peerValue: singleRate)
         report.add("batched-upsert-new", insertRate, "rows/s", peer: "one-row-per-transaction", peerValue: singleRate)
+        try await measureWriteBehind(&report, db, scope: scope, entities: entities, state: state, direct: updateRate)
     }
 
     static func open(_ url: String) async throws -> (any SQLBackend, @Sendable () async -> Void) {

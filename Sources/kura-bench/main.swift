@@ -10,6 +10,7 @@ let suites: [String: (inout Report, [String]) throws -> Void] = [
     "raft-core": RaftCoreSuite.run,
     "global": GlobalSuite.run,
     "raft": RaftSuite.run,
+    "replication": ReplicationSuite.run,
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

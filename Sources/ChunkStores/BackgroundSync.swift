@@ -16,7 +16,7 @@ import Glibc
 #endif
 import Locks
 
-final class WriteBehind: Sendable {
+final class BackgroundSync: Sendable {
     private struct State {
         var inFlight = false
         var failure: FileIOError?
@@ -31,11 +31,11 @@ final class WriteBehind: Sendable {
     /// Background syncfs calls started so far (for tests).
     let started = Atomic<Int>(0)
     private let state = SanitizedMutex(State())
-    private let queue = DispatchQueue(label: "kura.chunk-store.write-behind")
+    private let queue = DispatchQueue(label: "kura.chunk-store.background-sync")
 
     /// Opens `path` (a directory); nil when it cannot be opened (the caller then syncs by path).
     init?(path: String, interval: Int) {
-        precondition(interval > 0, "write-behind interval \(interval)")
+        precondition(interval > 0, "background sync interval \(interval)")
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         self.path = path

@@ -7,33 +7,33 @@ import Testing
 @testable import ChunkStores
 import Locks
 
-@Suite struct WriteBehindTests {
+@Suite struct BackgroundSyncTests {
     @Test func startsOnePerCrossedIntervalWhenIdle() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        let writeBehind = try #require(WriteBehind(path: dir.path, interval: 100))
-        writeBehind.wrote(50)
-        #expect(writeBehind.started.load(ordering: .relaxed) == 0)
-        writeBehind.wrote(60)  // crosses 100
-        #expect(writeBehind.started.load(ordering: .relaxed) == 1)
-        try writeBehind.finish()  // waits for it
-        writeBehind.wrote(250)  // 110 → 360 crosses 200 and 300: one syncfs, not one per interval
-        #expect(writeBehind.started.load(ordering: .relaxed) == 2)
-        writeBehind.wrote(10)  // no crossing
-        try writeBehind.finish()
-        #expect(writeBehind.started.load(ordering: .relaxed) == 2)
+        let backgroundSync = try #require(BackgroundSync(path: dir.path, interval: 100))
+        backgroundSync.wrote(50)
+        #expect(backgroundSync.started.load(ordering: .relaxed) == 0)
+        backgroundSync.wrote(60)  // crosses 100
+        #expect(backgroundSync.started.load(ordering: .relaxed) == 1)
+        try backgroundSync.finish()  // waits for it
+        backgroundSync.wrote(250)  // 110 → 360 crosses 200 and 300: one syncfs, not one per interval
+        #expect(backgroundSync.started.load(ordering: .relaxed) == 2)
+        backgroundSync.wrote(10)  // no crossing
+        try backgroundSync.finish()
+        #expect(backgroundSync.started.load(ordering: .relaxed) == 2)
     }
 
     @Test func needsAnExistingDirectory() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        #expect(WriteBehind(path: dir.file("missing"), interval: 1) == nil)
+        #expect(BackgroundSync(path: dir.file("missing"), interval: 1) == nil)
     }
 
-    @Test func storeWritingFromTwoThreadsWithWriteBehindKeepsEveryChunk() throws {
+    @Test func storeWritingFromTwoThreadsWithBackgroundSyncKeepsEveryChunk() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        let store = try FileSystemChunkStore(root: dir.file("store"), writeBehindInterval: 1)
+        let store = try FileSystemChunkStore(root: dir.file("store"), backgroundSyncInterval: 1)
         let chunks = (0..<64).map { seed in
             let data = randomBytes(3000 + seed, seed: UInt64(seed))
             return data.withUnsafeBytes { ChunkCodec().encode($0, id: ChunkDigest.sha512_256.id(of: $0), form: .compressed) }
@@ -52,13 +52,13 @@ import Locks
     }
 }
 
-extension WriteBehindTests {
+extension BackgroundSyncTests {
     @Test func droppedWhileASyncIsInFlightCloses() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         for _ in 0..<20 {
-            let writeBehind = try #require(WriteBehind(path: dir.path, interval: 1))
-            writeBehind.wrote(1)  // starts a syncfs; the last reference may then go on its queue
+            let backgroundSync = try #require(BackgroundSync(path: dir.path, interval: 1))
+            backgroundSync.wrote(1)  // starts a syncfs; the last reference may then go on its queue
         }
     }
 }
