@@ -51,6 +51,9 @@ public actor KuraClient {
                 forget(target)
                 if request.isWrite { return .unknown("replica \(target): \(error)") }
                 lastError = "replica \(target): \(error)"
+                // Retries now run for the whole timeout: a replica that drops every call at once
+                // must not be asked again in a tight loop.
+                try await pause(attempt)
                 continue
             }
             switch response {
