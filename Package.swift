@@ -125,9 +125,9 @@ let package = Package(
         .testTarget(name: "TablesTests", dependencies: ["Tables", "Raft", "Locks"], swiftSettings: strict),
         .testTarget(
             name: "WriteBehindTests",
-            dependencies: ["WriteBehind", "Tables", "GlobalDatabase", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],
+            dependencies: ["WriteBehind", "Tables", "GlobalDatabase", "Raft", "GlobalDatabaseTesting", "GlobalSQLite", "GlobalPostgres"],
             swiftSettings: strict),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: strict),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Raft"], swiftSettings: strict),
         .testTarget(name: "LocksTests", dependencies: ["Locks"], swiftSettings: strict),
         .testTarget(
             name: "GlobalDatabaseTests",

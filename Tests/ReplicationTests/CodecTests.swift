@@ -1,25 +1,15 @@
 // The byte level and the pose codec: varints, quantization error bounds, keyframes and deltas.
 import Foundation
 import Replication
+import struct Raft.SplitMix64
 import Testing
-
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 func angle(_ a: Quaternion, _ b: Quaternion) -> Double {
     let dot = abs(a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w)
     return 2 * acos(min(1, dot)) * 180 / Double.pi
 }
 
-func randomQuaternion(_ rng: inout SeededGenerator) -> Quaternion {
+func randomQuaternion(_ rng: inout SplitMix64) -> Quaternion {
     while true {
         let q = Quaternion(x: .random(in: -1...1, using: &rng), y: .random(in: -1...1, using: &rng),
                            z: .random(in: -1...1, using: &rng), w: .random(in: -1...1, using: &rng))
@@ -28,7 +18,7 @@ func randomQuaternion(_ rng: inout SeededGenerator) -> Quaternion {
     }
 }
 
-func randomState(_ rng: inout SeededGenerator) -> EntityState {
+func randomState(_ rng: inout SplitMix64) -> EntityState {
     var state = EntityState(
         position: SIMD3(.random(in: -1_000_000...1_000_000, using: &rng), .random(in: -5000...50_000, using: &rng),
                         .random(in: -1_000_000...1_000_000, using: &rng)),
@@ -63,7 +53,7 @@ func randomState(_ rng: inout SeededGenerator) -> EntityState {
     }
 
     @Test func smallestThreeRotationsAreWithinAQuarterDegree() {
-        var rng = SeededGenerator(state: 1)
+        var rng = SplitMix64(seed: 1)
         var worst = 0.0
         for _ in 0..<200_000 {
             let q = randomQuaternion(&rng)
@@ -83,7 +73,7 @@ func randomState(_ rng: inout SeededGenerator) -> EntityState {
     }
 
     @Test func keyframesAndDeltasRoundTrip() throws {
-        var rng = SeededGenerator(state: 2)
+        var rng = SplitMix64(seed: 2)
         for _ in 0..<2000 {
             let base = randomState(&rng)
             var next = Bool.random(using: &rng) ? randomState(&rng) : base

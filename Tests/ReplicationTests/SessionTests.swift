@@ -2,18 +2,19 @@
 // entities it may see, as the world has them; deltas are shared across subscribers; a frame over
 // the size limit defers the rest to the next tick; bad frames are refused and change nothing.
 import Replication
+import struct Raft.SplitMix64
 import Testing
 
 /// A seeded world: entities walk, trackers jitter, owners change (with a higher epoch), entities
 /// spawn and despawn; subscribers' views change.
 struct World {
-    var rng: SeededGenerator
+    var rng: SplitMix64
     var entities: [UInt64: WorldEntity] = [:]
     var nextID: UInt64 = 1
     var tick: WorldTick?
 
     init(seed: UInt64, count: Int) {
-        rng = SeededGenerator(state: seed)
+        rng = SplitMix64(seed: seed)
         for _ in 0..<count { spawn() }
     }
 
@@ -157,7 +158,7 @@ func expected(_ world: WorldTick, _ visible: Set<UInt64>) -> [UInt64: Replicatio
         let held = mirror.entities
         #expect(throws: ReplicationError.malformed("frame built on tick 0, but this client is at tick 1")) { try mirror.apply(first) }
         // Random damage: never a crash, and a refused frame changes nothing.
-        var rng = SeededGenerator(state: 12)
+        var rng = SplitMix64(seed: 12)
         for _ in 0..<20_000 {
             var damaged = second
             for _ in 0..<Int.random(in: 1...4, using: &rng) {

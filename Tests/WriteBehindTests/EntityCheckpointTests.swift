@@ -5,6 +5,7 @@ import Foundation
 import GlobalDatabase
 import GlobalPostgres
 import GlobalSQLite
+import struct Raft.SplitMix64
 import Tables
 import Testing
 import WriteBehind
@@ -57,7 +58,7 @@ func freshPostgres(faults: FaultInjector? = nil) async throws -> SQLGlobalDataba
 /// 300 entities moving 20 times each, checkpointed by write-behind; then entity 0's authority is
 /// revoked in the database and the old authority's next move must not land.
 func checkEntityCheckpoints(_ database: SQLGlobalDatabase) async throws {
-    var rng = SeededGenerator(state: 7)
+    var rng = SplitMix64(seed: 7)
     let scope = ID(using: &rng)
     let ids = (0..<300).map { _ in ID(using: &rng) }
     let entities = Table(TableSchema<LiveEntity>(name: "entities"), options: TableOptions(tracksFlush: true), clock: ManualClock())

@@ -3,18 +3,8 @@
 // newest version of every key (refused rows aside), and no write may have put an older version
 // over a newer one.
 import Testing
+import struct Raft.SplitMix64
 import WriteBehind
-
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 struct StormOutcome {
     var problems: [String] = []
@@ -26,7 +16,7 @@ struct StormOutcome {
 /// Rows divisible by 97 are refused by the store; the rest are stored unless the dice say the
 /// store is failing.
 func storm(seed: UInt64, steps: Int = 4000) -> StormOutcome {
-    var rng = SeededGenerator(state: seed)
+    var rng = SplitMix64(seed: seed)
     var p = FlushPlanner<Int, Int>(options: FlushOptions(
         delay: .milliseconds(Int64.random(in: 0...50, using: &rng)), batchSize: Int.random(in: 1...16, using: &rng),
         maxInFlight: Int.random(in: 1...4, using: &rng), maxPending: Int.random(in: 4...64, using: &rng), retryBase: .milliseconds(5),
